@@ -1,0 +1,2 @@
+//! The `rapport` command line.
+fn main() {}
