@@ -3,6 +3,7 @@
 
 pub mod customers;
 pub mod date;
+pub mod error;
 pub mod ics;
 pub mod mail;
 pub mod mbox;

@@ -1,2 +1,40 @@
-//! The `rapport` command line.
-fn main() {}
+//! The `rapport` command line: `rapport enrich` (the pipeline as flags, a contract other tools drive)
+//! and `rapport demo` (the same pipeline on a generated demo corpus).
+
+mod cli;
+mod config;
+mod demo;
+mod enrich;
+#[cfg(feature = "parquet")]
+mod parquet;
+mod progress;
+mod write;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    let result = match args.command {
+        cli::Command::Enrich(enrich_args) => enrich::run(&enrich_args).map(|_| ()),
+        cli::Command::Demo(demo_args) => demo::run(&demo_args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            if is_broken_pipe(&error) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("rapport: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A closed stdout (`rapport ... | head`) is not an error.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

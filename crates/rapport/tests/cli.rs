@@ -1,1 +1,200 @@
-//! CLI tests.
+//! CLI tests: the `rapport` binary run in a fresh temporary folder, as other tools drive it.
+
+mod golden;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A scratch folder with a minimal valid input set.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let scratch = Scratch { dir: tempfile::tempdir().expect("temp dir") };
+        scratch.write("users.txt", "alice@org.example\nbob@org.example\n");
+        scratch.write("contacts.csv", "Email,AccountId\njane@client.example,A1\n");
+        scratch.write(
+            "mail/one.eml",
+            "Message-ID: <m1@org.example>\r\nDate: Mon, 3 Sep 2001 10:00:00 +0000\r\nFrom: Alice <alice@org.example>\r\nTo: jane@client.example\r\n\r\nbody\r\n",
+        );
+        scratch
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, contents: &str) {
+        let path = self.path(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create folder");
+        }
+        std::fs::write(path, contents).expect("write file");
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_rapport")).current_dir(self.dir.path()).args(args).output().expect("run rapport")
+    }
+
+    fn enrich(&self, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "enrich",
+            "--users",
+            "users.txt",
+            "--contacts",
+            "contacts.csv",
+            "--source",
+            "mail",
+            "--as-of",
+            "2001-12-31",
+            "--out",
+            "out",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn assert_usage_error(output: &Output, expected: &[&str], out_dir: &Path) {
+    let text = stderr(output);
+    assert_eq!(output.status.code(), Some(2), "stderr: {text}");
+    for needle in expected {
+        assert!(text.contains(needle), "{needle:?} not in stderr: {text}");
+    }
+    assert!(!out_dir.join("Office.csv").exists(), "nothing may be written on an error");
+}
+
+#[test]
+fn enrich_writes_the_three_tables() {
+    let scratch = Scratch::new();
+    let output = scratch.enrich(&[]);
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    let office = std::fs::read_to_string(scratch.path("out/Office.csv")).expect("Office.csv");
+    let mut lines = office.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "AccountId,EngagementScore,NoOfEmails_ToAccount,NoOfEmails_FromAccount,NoOfMeetings_FromAccount,NoOfMeetings_ToAccount,NoOfContactsInvolved_Meetings,NoOfContactsInvolved_Emails,NoOfAccountContactsInvolved_Meetings,NoOfAccountContactsInvolved_Emails,EngagementStartDate,DaysSinceLastEmail,DaysSinceLastMeeting,AverageDuration_Of_Meetings,AverageDuration_Of_AccountEmailReplies,AggregationStartDate,AggregationLevel"
+        )
+    );
+    assert_eq!(lines.next(), Some("A1,100,1,0,0,0,0,1,0,1,2001-09-03,118,,,,2000-12-31,Year"));
+    assert_eq!(lines.next(), Some("A1,100,1,0,0,0,0,1,0,1,2001-09-03,27,,,,2001-09-01,Month"));
+    assert_eq!(lines.next(), Some("A1,100,1,0,0,0,0,1,0,1,2001-09-03,6,,,,2001-09-03,Week"));
+    assert_eq!(lines.next(), None);
+    let users = std::fs::read_to_string(scratch.path("out/Office_UserEntity.csv")).expect("users");
+    assert_eq!(users, "Email,DirectoryId\nalice@org.example,\nbob@org.example,\n");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(scratch.path("out/summary.json")).expect("summary"))
+            .expect("summary is JSON");
+    assert_eq!(summary["accounts_enriched"], 1);
+    assert_eq!(summary["accounts_total"], 1);
+    assert_eq!(summary["emails_processed"], 1);
+    assert_eq!(summary["days_covered"], 118);
+    assert_eq!(summary["window_start"], "2000-12-31");
+    assert_eq!(summary["window_end"], "2001-12-31");
+}
+
+#[test]
+fn json_and_parquet_formats_write_their_files() {
+    let scratch = Scratch::new();
+    let output = scratch.enrich(&["--format", "json", "--explain"]);
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(scratch.path("out/Office.json")).expect("json")).expect("JSON");
+    assert_eq!(rows[0]["AccountId"], "A1");
+    assert_eq!(rows[0]["DaysSinceLastMeeting"], serde_json::Value::Null);
+    assert!(scratch.path("out/Office_ScoreExplanation.json").exists());
+    let output = scratch.enrich(&["--format", "parquet", "--out", "pq"]);
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    let bytes = std::fs::read(scratch.path("pq/Office.parquet")).expect("parquet");
+    assert_eq!(&bytes[..4], b"PAR1");
+}
+
+#[test]
+fn missing_contact_column_is_a_usage_error() {
+    let scratch = Scratch::new();
+    let output = scratch.enrich(&["--contact-account-column", "Company"]);
+    assert_usage_error(&output, &["contacts.csv", "no column named \"Company\"", "Email,AccountId"], &scratch.path("out"));
+}
+
+#[test]
+fn unreadable_source_is_a_usage_error() {
+    let scratch = Scratch::new();
+    let output = scratch.enrich(&["--source", "no-such-folder"]);
+    assert_usage_error(&output, &["no-such-folder"], &scratch.path("out"));
+}
+
+#[test]
+fn unreadable_users_file_is_a_usage_error() {
+    let scratch = Scratch::new();
+    let output = scratch.run(&[
+        "enrich", "--users", "missing.txt", "--contacts", "contacts.csv", "--source", "mail", "--out", "out",
+    ]);
+    assert_usage_error(&output, &["cannot read missing.txt"], &scratch.path("out"));
+}
+
+#[test]
+fn one_org_user_is_too_few() {
+    let scratch = Scratch::new();
+    scratch.write("users.txt", "alice@org.example\nALICE@org.example\n");
+    let output = scratch.enrich(&[]);
+    assert_usage_error(&output, &["users.txt", "1 org user"], &scratch.path("out"));
+}
+
+#[test]
+fn too_many_org_users_names_the_count() {
+    let scratch = Scratch::new();
+    let users: String = (0..2501).map(|i| format!("user{i}@org.example\n")).collect();
+    scratch.write("users.txt", &users);
+    let output = scratch.enrich(&[]);
+    assert_usage_error(&output, &["users.txt", "2501 org users"], &scratch.path("out"));
+}
+
+#[test]
+fn bad_as_of_date_is_a_usage_error() {
+    let scratch = Scratch::new();
+    let output = scratch.enrich(&["--as-of", "2001-02-30"]);
+    assert_usage_error(&output, &["--as-of \"2001-02-30\""], &scratch.path("out"));
+}
+
+#[test]
+fn every_configuration_problem_is_reported_at_once() {
+    let scratch = Scratch::new();
+    scratch.write("weights.toml", "[weights]\nrecency = -1\n");
+    let output = scratch.enrich(&["--as-of", "yesterday", "--weights", "weights.toml", "--output-table", "a/b"]);
+    assert_usage_error(&output, &["--as-of \"yesterday\"", "weights.toml", "--output-table \"a/b\""], &scratch.path("out"));
+}
+
+#[test]
+fn a_failed_run_keeps_the_previous_outputs() {
+    let scratch = Scratch::new();
+    assert_eq!(scratch.enrich(&[]).status.code(), Some(0));
+    let before = std::fs::read(scratch.path("out/Office.csv")).expect("first output");
+    let output = scratch.enrich(&["--source", "no-such-folder"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(std::fs::read(scratch.path("out/Office.csv")).expect("kept output"), before);
+    let leftovers: Vec<_> = std::fs::read_dir(scratch.path("out"))
+        .expect("out")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind");
+}
+
+#[test]
+fn demo_runs_and_prints_both_tables() {
+    let scratch = Scratch::new();
+    let output = scratch.run(&["demo", "--dir", "demo", "--quiet", "--top", "3"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    assert!(stdout.contains("Most engaged accounts"), "{stdout}");
+    assert!(stdout.contains("Stalest accounts"), "{stdout}");
+    assert!(scratch.path("demo/out/Office.csv").exists());
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Side-by-side benchmarks, reported as ratios measured in the same run (the machine is shared and
+# noisy; absolute numbers drift, ratios hold).
+#
+#   bench/run.sh synthetic [N]   rapport enrich vs ../shared/bench/baseline.py on a gen_mbox.py corpus
+#                                of N messages (default 1,000,000): wall time and peak memory
+#   bench/run.sh enron           rapport enrich on the whole Enron set vs `cat` of the same files
+#                                (page cache warm for both): wall time and peak memory
+#
+# Needs python3 with pandas for the baseline (pip install pandas) and zstd for Enron.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+shared=${RAPPORT_SHARED:-$root/../shared}
+out=$root/bench/out
+mkdir -p "$out"
+cargo build --release -q -p rapport --manifest-path "$root/Cargo.toml"
+bin=$root/target/release/rapport
+
+# Runs a command under /usr/bin/time; prints "seconds peak_kib".
+measure() {
+  local log
+  log=$(mktemp)
+  /usr/bin/time -f '%e %M' -o "$log" "$@" >/dev/null 2>"$log.err" || { cat "$log.err" >&2; rm -f "$log" "$log.err"; return 1; }
+  tail -n 1 "$log"
+  rm -f "$log" "$log.err"
+}
+
+ratio() { python3 -c "import sys; print('%.1f' % (float(sys.argv[1]) / max(float(sys.argv[2]), 1e-9)))" "$1" "$2"; }
+
+synthetic() {
+  local n=${1:-1000000}
+  local data=$out/synthetic-$n
+  if [ ! -f "$data/.complete" ]; then
+    echo "generating $n messages into $data ..."
+    python3 "$shared/bench/gen_mbox.py" --n "$n" --out "$data" --ics >/dev/null
+    touch "$data/.complete"
+  fi
+  local size
+  size=$(du -m "$data/mail.mbox" | cut -f1)
+  cat "$data/mail.mbox" >/dev/null
+  echo "corpus: $n messages, $size MB; cores: $(nproc)"
+  read -r base_s base_k < <(measure python3 "$shared/bench/baseline.py" "$data" --as-of 2026-01-01 --out "$out/baseline.csv")
+  read -r ours_s ours_k < <(measure "$bin" enrich --users "$data/org_users.csv" \
+    --contacts "$data/contacts.csv" --contact-email-column email --contact-account-column account_id \
+    --accounts "$data/accounts.csv" --account-id-column account_id \
+    --account-domains-column domain --account-domains-column alt_domain --match-domains \
+    --source "$data/mail.mbox" --source "$data/meetings.ics" --as-of 2026-01-01 --out "$out/rapport-synthetic" --quiet)
+  printf '%-28s %10s %12s\n' "" "seconds" "peak MiB"
+  printf '%-28s %10s %12d\n' "baseline.py (pandas)" "$base_s" $((base_k / 1024))
+  printf '%-28s %10s %12d\n' "rapport enrich" "$ours_s" $((ours_k / 1024))
+  echo "speed-up: $(ratio "$base_s" "$ours_s")x   memory: $(ratio "$ours_k" "$base_k") of the baseline's peak"
+}
+
+enron() {
+  local mbox
+  mbox=$("$root/scripts/unpack-enron.sh")
+  python3 "$root/scripts/enron-inputs.py" "$shared/data" "$out/enron-inputs"
+  local files
+  files=$(find "$mbox" -type f | sort)
+  # shellcheck disable=SC2086
+  cat $files >/dev/null
+  # shellcheck disable=SC2086
+  read -r cat_s cat_k < <(measure cat $files)
+  read -r ours_s ours_k < <(measure "$bin" enrich --users "$out/enron-inputs/users.txt" \
+    --contacts "$out/enron-inputs/contacts.csv" --accounts "$out/enron-inputs/accounts.csv" \
+    --account-domains-column Domains --match-domains --source "$mbox" --as-of 2002-01-01 \
+    --out "$out/rapport-enron" --quiet)
+  printf '%-28s %10s %12s\n' "" "seconds" "peak MiB"
+  printf '%-28s %10s %12d\n' "cat (warm cache)" "$cat_s" $((cat_k / 1024))
+  printf '%-28s %10s %12d\n' "rapport enrich" "$ours_s" $((ours_k / 1024))
+  echo "rapport takes $(ratio "$ours_s" "$cat_s")x the time of cat"
+}
+
+case "${1:-}" in
+  synthetic) synthetic "${2:-}" ;;
+  enron) enron ;;
+  *) sed -n '2,12p' "$0"; exit 2 ;;
+esac

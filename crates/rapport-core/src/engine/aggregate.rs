@@ -1,0 +1,811 @@
+//! [`Engine::finish`]: folds the copies into merged emails, applies the participation and
+//! direction rules of §3, aggregates per account and period on integer ids, scores every
+//! (level, period) group and fills the summary.
+//!
+//! Each counted (email or meeting, account) pair becomes one [`Activity`] that carries the
+//! people who count for that account (org users and the account's own people), so the walk
+//! over an account's activities reads one contiguous slice and never jumps back to the emails.
+//! Distinct people per period are counted with "stamp" arrays indexed by address id: a person
+//! is new in the current period when its slot does not hold the period's stamp. Walking each
+//! account's activities in time order keeps one current period per level, so this needs no
+//! hash sets and no sorting of (account, period, person) triples.
+
+use super::*;
+use crate::period::{Period, SECONDS_PER_DAY};
+use crate::score::{self, Scored};
+
+/// The activity is a meeting (else an email).
+const FLAG_MEETING: u8 = 1;
+/// The activity counts *to* the account.
+const FLAG_TO: u8 = 2;
+/// The activity counts *from* the account.
+const FLAG_FROM: u8 = 4;
+/// The email is a reply from the account with a positive duration in `value`.
+const FLAG_REPLY: u8 = 8;
+/// The people did not fit inline and live in [`ActivityTable::spilled`].
+const FLAG_SPILLED: u8 = 16;
+
+/// People kept inside an activity; larger emails and meetings spill into a shared arena.
+const INLINE_PEOPLE: usize = 6;
+
+/// One email or meeting counted for one account.
+#[derive(Clone, Copy, Debug)]
+struct Activity {
+    time: i64,
+    /// Reply seconds (emails with `FLAG_REPLY`) or duration seconds (meetings).
+    value: i64,
+    account: u32,
+    flags: u8,
+    /// How many of `people` are used (when not spilled).
+    n_people: u8,
+    /// The participants who count for the account, or, with `FLAG_SPILLED`, the arena start
+    /// (low and high 32 bits) and the count.
+    people: [u32; INLINE_PEOPLE],
+}
+
+impl Activity {
+    const EMPTY: Activity = Activity {
+        time: 0,
+        value: 0,
+        account: 0,
+        flags: 0,
+        n_people: 0,
+        people: [0; INLINE_PEOPLE],
+    };
+}
+
+/// Every counted activity, with the arena for people lists that do not fit inline.
+#[derive(Debug, Default)]
+struct ActivityTable {
+    activities: Vec<Activity>,
+    spilled: Vec<u32>,
+}
+
+impl ActivityTable {
+    /// Adds `activity` with `people` (already filtered to those who count for its account).
+    fn push(&mut self, mut activity: Activity, people: impl Iterator<Item = u32>) {
+        let mut n_inline = 0;
+        let mut spill_start: Option<usize> = None;
+        for person in people {
+            if spill_start.is_some() {
+                self.spilled.push(person);
+            } else if let Some(slot) = activity.people.get_mut(n_inline) {
+                *slot = person;
+                n_inline += 1;
+            } else {
+                spill_start = Some(self.spilled.len());
+                self.spilled.extend_from_slice(&activity.people);
+                self.spilled.push(person);
+            }
+        }
+        match spill_start {
+            None => activity.n_people = n_inline as u8,
+            Some(start) => {
+                let count = u32::try_from(self.spilled.len() - start).unwrap_or(u32::MAX);
+                activity.flags |= FLAG_SPILLED;
+                activity.people = [start as u32, (start as u64 >> 32) as u32, count, 0, 0, 0];
+            }
+        }
+        self.activities.push(activity);
+    }
+
+    /// The people of `activity`.
+    fn people<'a>(&'a self, activity: &'a Activity) -> &'a [u32] {
+        if activity.flags & FLAG_SPILLED == 0 {
+            return activity.people.get(..usize::from(activity.n_people)).unwrap_or_default();
+        }
+        let [low, high, count, ..] = activity.people;
+        let start = usize::try_from(u64::from(low) | (u64::from(high) << 32)).unwrap_or(usize::MAX);
+        self.spilled.get(start..start.saturating_add(count as usize)).unwrap_or_default()
+    }
+
+    /// Orders the activities by account (a counting sort: account ids are dense), then each
+    /// account's by time, and returns where each account's slice starts (plus the end).
+    fn sort(&mut self, n_accounts: usize) -> Vec<usize> {
+        let mut starts = vec![0usize; n_accounts + 1];
+        for activity in &self.activities {
+            if let Some(count) = starts.get_mut(activity.account as usize + 1) {
+                *count += 1;
+            }
+        }
+        for account in 0..n_accounts {
+            let before = starts.get(account).copied().unwrap_or(0);
+            if let Some(slot) = starts.get_mut(account + 1) {
+                *slot += before;
+            }
+        }
+        let mut cursor = starts.clone();
+        let mut sorted = vec![Activity::EMPTY; self.activities.len()];
+        for activity in &self.activities {
+            if let Some(position) = cursor.get_mut(activity.account as usize) {
+                if let Some(slot) = sorted.get_mut(*position) {
+                    *slot = *activity;
+                }
+                *position += 1;
+            }
+        }
+        for window in starts.windows(2) {
+            if let [start, end] = window
+                && let Some(slice) = sorted.get_mut(*start..*end)
+            {
+                slice.sort_unstable_by_key(|activity| (activity.time, activity.flags));
+            }
+        }
+        self.activities = sorted;
+        starts
+    }
+}
+
+/// One email after merging its copies.
+#[derive(Clone, Copy, Debug)]
+struct MergedEmail {
+    sent: i64,
+    sender: u32,
+    parent_id: u32,
+    automated: bool,
+    first_copy: u32,
+    n_copies: u32,
+    recipients_start: usize,
+    recipients_len: u32,
+}
+
+/// Per-period sums of one account at one level.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
+    emails_to: u64,
+    emails_from: u64,
+    meetings_to: u64,
+    meetings_from: u64,
+    org_people_emails: u64,
+    account_people_emails: u64,
+    org_people_meetings: u64,
+    account_people_meetings: u64,
+    breadth: u64,
+    meeting_seconds: i128,
+    n_meetings: u64,
+    reply_seconds: i128,
+    n_replies: u64,
+}
+
+/// The current period of one level while an account's activities are walked.
+#[derive(Clone, Copy, Debug, Default)]
+struct LevelState {
+    active: bool,
+    period_index: usize,
+    /// The clipped end of the current period: later activities belong to another one.
+    period_end: i64,
+    stamp: u32,
+    counts: Counts,
+}
+
+/// "Last seen in period" stamps of one level, per address id.
+#[derive(Clone, Debug)]
+struct Stamps {
+    next: u32,
+    email_people: Vec<u32>,
+    meeting_people: Vec<u32>,
+    any_people: Vec<u32>,
+}
+
+impl Stamps {
+    fn new(n_addresses: usize) -> Stamps {
+        Stamps {
+            next: 0,
+            email_people: vec![0; n_addresses],
+            meeting_people: vec![0; n_addresses],
+            any_people: vec![0; n_addresses],
+        }
+    }
+
+    /// A stamp no slot holds yet. On the (theoretical) wrap the slots are cleared: the level's
+    /// only live stamp is the one being replaced, so nothing is lost.
+    fn fresh(&mut self) -> u32 {
+        if self.next == u32::MAX {
+            self.email_people.fill(0);
+            self.meeting_people.fill(0);
+            self.any_people.fill(0);
+            self.next = 0;
+        }
+        self.next += 1;
+        self.next
+    }
+}
+
+/// Marks `slot` with `stamp`; true when it did not hold it yet (first sighting in the period).
+fn first_sighting(slots: &mut [u32], person: u32, stamp: u32) -> bool {
+    match slots.get_mut(person as usize) {
+        Some(slot) if *slot != stamp => {
+            *slot = stamp;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// A row before scoring.
+struct BuiltRow {
+    row: Row,
+    features: [i64; 5],
+    group: usize,
+}
+
+/// What the participation rules give: the counted activities and the summary figures.
+#[derive(Debug, Default)]
+struct Classified {
+    table: ActivityTable,
+    emails_processed: u64,
+    emails_counted: u64,
+    meetings_processed: u64,
+    meetings_counted: u64,
+    earliest_processed: Option<i64>,
+    users_processed: u64,
+}
+
+pub(super) fn finish(mut engine: Engine) -> Enrichment {
+    let periods = Periods::new(engine.window, engine.options.zone);
+    let (emails, email_recipients, message_group) = merge_copies(&mut engine);
+    let mut classified = classify(&mut engine, &emails, &email_recipients, &message_group);
+    // The merged emails are no longer needed: every activity carries its people.
+    drop((emails, email_recipients, message_group));
+    let account_ids = engine.identity.account_ids();
+    let starts = classified.table.sort(account_ids.len());
+    let mut built = build_rows(&classified.table, &starts, account_ids, &periods, &engine);
+    let n_groups = 1 + periods.months().len() + periods.weeks().len();
+    let explanations = score_rows(&mut built, n_groups, &engine.options.weights);
+    let rows: Vec<Row> = built.into_iter().map(|built_row| built_row.row).collect();
+
+    let accounts_enriched = rows.iter().filter(|row| row.level == Level::Year).count() as u64;
+    let mut skipped = engine.skipped_emails;
+    skipped.merge(&engine.skipped_meetings);
+    skipped.add_n(SkipReason::AmbiguousContact, engine.identity.ambiguous_contacts());
+    let days_covered = classified.earliest_processed.map_or(0, |earliest| {
+        engine.window.end.saturating_sub(earliest).div_euclid(SECONDS_PER_DAY).max(0) as u64
+    });
+    let summary = Summary {
+        accounts_enriched,
+        accounts_total: engine.identity.accounts_total(),
+        users_selected: engine.users.len() as u64,
+        users_processed: classified.users_processed,
+        emails_processed: classified.emails_processed,
+        meetings_processed: classified.meetings_processed,
+        emails_counted: classified.emails_counted,
+        meetings_counted: classified.meetings_counted,
+        days_covered,
+        window_start: periods.date_of(engine.window.start),
+        window_end: periods.date_of(engine.window.end),
+        skipped,
+        files_ignored: 0,
+        emails_seen: engine.emails_seen,
+        skipped_emails: engine.skipped_emails,
+        skipped_meetings: engine.skipped_meetings,
+    };
+    Enrichment { rows, explanations, users: engine.users, summary }
+}
+
+/// Applies §3 to every merged email and meeting: `no_org_participant`, processed,
+/// `automated`, and the accounts each one counts to or from (with reply durations).
+fn classify(
+    engine: &mut Engine,
+    emails: &[MergedEmail],
+    email_recipients: &[u32],
+    message_group: &[u32],
+) -> Classified {
+    let address_class = &engine.address_class;
+    let class_of = |id: u32| address_class.get(id as usize).copied().unwrap_or(CLASS_OUTSIDE);
+    let recipients_of = |email: &MergedEmail| -> &[u32] {
+        email_recipients
+            .get(email.recipients_start..email.recipients_start + email.recipients_len as usize)
+            .unwrap_or_default()
+    };
+    let mut classified = Classified::default();
+    let mut processed_users = vec![false; engine.n_users as usize];
+    let mut mark_processed = |participants: &mut dyn Iterator<Item = u32>| {
+        for id in participants {
+            if class_of(id) == CLASS_ORG
+                && let Some(slot) = processed_users.get_mut(id as usize)
+            {
+                *slot = true;
+            }
+        }
+    };
+    let mut accounts: Vec<u32> = Vec::new();
+
+    for email in emails {
+        let recipients = recipients_of(email);
+        let sender_class = class_of(email.sender);
+        let org_recipient = recipients.iter().any(|id| class_of(*id) == CLASS_ORG);
+        if sender_class != CLASS_ORG && !org_recipient {
+            engine.skipped_emails.add(SkipReason::NoOrgParticipant);
+            continue;
+        }
+        classified.emails_processed += 1;
+        classified.earliest_processed = Some(
+            classified.earliest_processed.map_or(email.sent, |earliest| earliest.min(email.sent)),
+        );
+        mark_processed(&mut std::iter::once(email.sender).chain(recipients.iter().copied()));
+        if email.automated {
+            engine.skipped_emails.add(SkipReason::Automated);
+            continue;
+        }
+        let participants = || std::iter::once(email.sender).chain(recipients.iter().copied());
+        let mut counted = false;
+        if sender_class == CLASS_ORG {
+            accounts.clear();
+            accounts.extend(
+                recipients.iter().map(|id| class_of(*id)).filter(|class| *class < CLASS_OUTSIDE),
+            );
+            accounts.sort_unstable();
+            accounts.dedup();
+            for account in &accounts {
+                let activity = Activity {
+                    time: email.sent,
+                    account: *account,
+                    flags: FLAG_TO,
+                    ..Activity::EMPTY
+                };
+                classified.table.push(
+                    activity,
+                    participants().filter(|id| counts_for(class_of(*id), *account)),
+                );
+                counted = true;
+            }
+        }
+        if sender_class < CLASS_OUTSIDE && org_recipient {
+            let account = sender_class;
+            let mut activity =
+                Activity { time: email.sent, account, flags: FLAG_FROM, ..Activity::EMPTY };
+            // The parent is looked up under every Message-ID of its merged email and must be an
+            // email counted to this account; durations ≤ 0 are ignored.
+            let parent = message_group
+                .get(email.parent_id as usize)
+                .and_then(|group| emails.get(*group as usize));
+            if let Some(parent) = parent
+                && !parent.automated
+                && class_of(parent.sender) == CLASS_ORG
+                && recipients_of(parent).iter().any(|id| class_of(*id) == account)
+            {
+                let duration = email.sent.saturating_sub(parent.sent);
+                if duration > 0 {
+                    activity.flags |= FLAG_REPLY;
+                    activity.value = duration;
+                }
+            }
+            classified
+                .table
+                .push(activity, participants().filter(|id| counts_for(class_of(*id), account)));
+            counted = true;
+        }
+        classified.emails_counted += u64::from(counted);
+    }
+
+    for meeting in &engine.meetings {
+        let organizer_class = class_of(meeting.organizer);
+        let org_participant = meeting.participants.iter().any(|id| class_of(*id) == CLASS_ORG);
+        if organizer_class != CLASS_ORG && !org_participant {
+            engine.skipped_meetings.add(SkipReason::NoOrgParticipant);
+            continue;
+        }
+        classified.meetings_processed += 1;
+        classified.earliest_processed = Some(
+            classified
+                .earliest_processed
+                .map_or(meeting.start, |earliest| earliest.min(meeting.start)),
+        );
+        let participants =
+            || std::iter::once(meeting.organizer).chain(meeting.participants.iter().copied());
+        mark_processed(&mut participants());
+        let duration = meeting.end.saturating_sub(meeting.start);
+        let mut counted = false;
+        if organizer_class == CLASS_ORG {
+            accounts.clear();
+            accounts.extend(
+                meeting
+                    .participants
+                    .iter()
+                    .map(|id| class_of(*id))
+                    .filter(|class| *class < CLASS_OUTSIDE),
+            );
+            accounts.sort_unstable();
+            accounts.dedup();
+            for account in &accounts {
+                let activity = Activity {
+                    time: meeting.start,
+                    value: duration,
+                    account: *account,
+                    flags: FLAG_MEETING | FLAG_TO,
+                    ..Activity::EMPTY
+                };
+                classified.table.push(
+                    activity,
+                    participants().filter(|id| counts_for(class_of(*id), *account)),
+                );
+                counted = true;
+            }
+        } else if organizer_class < CLASS_OUTSIDE && org_participant {
+            let account = organizer_class;
+            let activity = Activity {
+                time: meeting.start,
+                value: duration,
+                account,
+                flags: FLAG_MEETING | FLAG_FROM,
+                ..Activity::EMPTY
+            };
+            classified
+                .table
+                .push(activity, participants().filter(|id| counts_for(class_of(*id), account)));
+            counted = true;
+        }
+        classified.meetings_counted += u64::from(counted);
+    }
+    classified.users_processed =
+        processed_users.iter().filter(|processed| **processed).count() as u64;
+    classified
+}
+
+/// True when a participant of this class counts among the people of `account`: an org user
+/// or one of the account's own people.
+fn counts_for(class: u32, account: u32) -> bool {
+    class == CLASS_ORG || class == account
+}
+
+/// Walks each account's activities in time order and emits its Year, Month and Week rows.
+fn build_rows(
+    table: &ActivityTable,
+    starts: &[usize],
+    account_ids: &[String],
+    periods: &Periods,
+    engine: &Engine,
+) -> Vec<BuiltRow> {
+    let n_users = engine.n_users as usize;
+    let n_addresses = engine.address_class.len();
+    let mut stamps = [Stamps::new(n_addresses), Stamps::new(n_addresses), Stamps::new(n_addresses)];
+    let group_offsets = [0, 1, 1 + periods.months().len()];
+    let mut built: Vec<BuiltRow> = Vec::new();
+    let mut built_by_level: [Vec<BuiltRow>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+
+    for (account_index, window) in starts.windows(2).enumerate() {
+        let Some(account_activities) = window
+            .first()
+            .zip(window.get(1))
+            .and_then(|(start, end)| table.activities.get(*start..*end))
+        else {
+            continue;
+        };
+        let Some(first) = account_activities.first() else { continue };
+        let account_id = account_ids.get(account_index).map_or("", String::as_str);
+        let engagement_start_date = periods.date_of(first.time);
+        let mut latest_email: Option<i64> = None;
+        let mut latest_meeting: Option<i64> = None;
+        let mut states = [LevelState::default(); 3];
+        let emit = |state: &LevelState,
+                    level_number: usize,
+                    latest_email: Option<i64>,
+                    latest_meeting: Option<i64>|
+         -> Option<BuiltRow> {
+            let level = Level::ALL.get(level_number).copied()?;
+            let period = periods.of_level(level).get(state.period_index)?;
+            Some(build_row(
+                account_id,
+                engagement_start_date,
+                period,
+                &state.counts,
+                latest_email,
+                latest_meeting,
+                group_offsets.get(level_number).copied().unwrap_or(0) + state.period_index,
+            ))
+        };
+        for activity in account_activities {
+            let people = table.people(activity);
+            for (level_number, level) in Level::ALL.iter().enumerate() {
+                let (Some(state), Some(level_stamps), Some(level_rows)) = (
+                    states.get_mut(level_number),
+                    stamps.get_mut(level_number),
+                    built_by_level.get_mut(level_number),
+                ) else {
+                    continue;
+                };
+                // Activities come in time order, so one still before the current period's end
+                // is in that period.
+                if !state.active || activity.time >= state.period_end {
+                    let Some(period_index) = periods.index_of(*level, activity.time) else {
+                        continue;
+                    };
+                    if state.active {
+                        level_rows.extend(emit(state, level_number, latest_email, latest_meeting));
+                    }
+                    *state = LevelState {
+                        active: true,
+                        period_index,
+                        period_end: periods
+                            .of_level(*level)
+                            .get(period_index)
+                            .map_or(i64::MIN, |period| period.end),
+                        stamp: level_stamps.fresh(),
+                        counts: Counts::default(),
+                    };
+                }
+                accumulate(&mut state.counts, state.stamp, level_stamps, activity, people, n_users);
+            }
+            if activity.flags & FLAG_MEETING != 0 {
+                latest_meeting = Some(activity.time);
+            } else {
+                latest_email = Some(activity.time);
+            }
+        }
+        for (level_number, state) in states.iter().enumerate() {
+            if state.active
+                && let Some(level_rows) = built_by_level.get_mut(level_number)
+            {
+                level_rows.extend(emit(state, level_number, latest_email, latest_meeting));
+            }
+        }
+        for level_rows in &mut built_by_level {
+            built.append(level_rows);
+        }
+    }
+    built
+}
+
+/// Folds the copies of each email (§3, §8 order of operations): the union of the recipients,
+/// the earliest sent time, the first parent id and the first sender found in input order, and
+/// automated when any copy is. Counts each copy merged into an earlier one as `duplicate`.
+/// Returns the merged emails (in order of their first copy), their recipient arena, and the
+/// merged email of every message id (`NONE` when no copy carried it).
+fn merge_copies(engine: &mut Engine) -> (Vec<MergedEmail>, Vec<u32>, Vec<u32>) {
+    let copies = std::mem::take(&mut engine.copies);
+    let copy_recipients = std::mem::take(&mut engine.copy_recipients);
+    let recipients_of = |copy: &CopyRecord| -> &[u32] {
+        copy_recipients
+            .get(copy.recipients_start..copy.recipients_start + copy.recipients_len as usize)
+            .unwrap_or_default()
+    };
+    let mut email_of_copy: Vec<u32> = vec![NONE; copies.len()];
+    let mut next_copy: Vec<u32> = vec![NONE; copies.len()];
+    let mut last_copy: Vec<u32> = Vec::new();
+    let mut emails: Vec<MergedEmail> = Vec::new();
+    let mut message_group: Vec<u32> = vec![NONE; engine.message_ids.len()];
+    for (copy_index, copy) in copies.iter().enumerate() {
+        let root = engine.find_copy(copy_index as u32);
+        let known = email_of_copy.get(root as usize).copied().unwrap_or(NONE);
+        let email_index = if root as usize == copy_index || known == NONE {
+            let email_index = emails.len() as u32;
+            emails.push(MergedEmail {
+                sent: copy.sent,
+                sender: copy.sender,
+                parent_id: copy.parent_id,
+                automated: copy.automated,
+                first_copy: copy_index as u32,
+                n_copies: 1,
+                recipients_start: 0,
+                recipients_len: 0,
+            });
+            last_copy.push(copy_index as u32);
+            email_index
+        } else {
+            engine.skipped_emails.add(SkipReason::Duplicate);
+            if let Some(email) = emails.get_mut(known as usize) {
+                email.sent = email.sent.min(copy.sent);
+                if email.sender == NONE {
+                    email.sender = copy.sender;
+                }
+                if email.parent_id == NONE {
+                    email.parent_id = copy.parent_id;
+                }
+                email.automated |= copy.automated;
+                email.n_copies += 1;
+            }
+            if let Some(last) = last_copy.get_mut(known as usize) {
+                if let Some(link) = next_copy.get_mut(*last as usize) {
+                    *link = copy_index as u32;
+                }
+                *last = copy_index as u32;
+            }
+            known
+        };
+        if let Some(slot) = email_of_copy.get_mut(copy_index) {
+            *slot = email_index;
+        }
+        if let Some(slot) = message_group.get_mut(copy.message_id as usize) {
+            *slot = email_index;
+        }
+    }
+
+    let mut email_recipients: Vec<u32> = Vec::with_capacity(copy_recipients.len());
+    let mut union: Vec<u32> = Vec::new();
+    for email in &mut emails {
+        let start = email_recipients.len();
+        let mut copy_index = email.first_copy;
+        while let Some(copy) = copies.get(copy_index as usize) {
+            email_recipients.extend_from_slice(recipients_of(copy));
+            copy_index = next_copy.get(copy_index as usize).copied().unwrap_or(NONE);
+        }
+        if email.n_copies > 1 {
+            union.clear();
+            union.extend(email_recipients.drain(start..));
+            union.sort_unstable();
+            union.dedup();
+            email_recipients.extend_from_slice(&union);
+        }
+        email.recipients_start = start;
+        email.recipients_len = (email_recipients.len() - start) as u32;
+    }
+    (emails, email_recipients, message_group)
+}
+
+/// Adds one activity (and its people of the account and of the org) to a period's sums.
+fn accumulate(
+    counts: &mut Counts,
+    stamp: u32,
+    stamps: &mut Stamps,
+    activity: &Activity,
+    people: &[u32],
+    n_users: usize,
+) {
+    let is_meeting = activity.flags & FLAG_MEETING != 0;
+    let to = activity.flags & FLAG_TO != 0;
+    let from = activity.flags & FLAG_FROM != 0;
+    if is_meeting {
+        counts.meetings_to += u64::from(to);
+        counts.meetings_from += u64::from(from);
+        counts.meeting_seconds += i128::from(activity.value);
+        counts.n_meetings += 1;
+    } else {
+        counts.emails_to += u64::from(to);
+        counts.emails_from += u64::from(from);
+        if activity.flags & FLAG_REPLY != 0 {
+            counts.reply_seconds += i128::from(activity.value);
+            counts.n_replies += 1;
+        }
+    }
+    for person in people {
+        // Org users hold the address ids below `n_users`; everyone else here is the account's.
+        let is_org = (*person as usize) < n_users;
+        if is_meeting {
+            if first_sighting(&mut stamps.meeting_people, *person, stamp) {
+                if is_org {
+                    counts.org_people_meetings += 1;
+                } else {
+                    counts.account_people_meetings += 1;
+                }
+            }
+        } else if first_sighting(&mut stamps.email_people, *person, stamp) {
+            if is_org {
+                counts.org_people_emails += 1;
+            } else {
+                counts.account_people_emails += 1;
+            }
+        }
+        if first_sighting(&mut stamps.any_people, *person, stamp) {
+            counts.breadth += 1;
+        }
+    }
+}
+
+/// Turns one period's sums into a row and its feature values (§4, §5).
+fn build_row(
+    account_id: &str,
+    engagement_start_date: NaiveDate,
+    period: &Period,
+    counts: &Counts,
+    latest_email: Option<i64>,
+    latest_meeting: Option<i64>,
+    group: usize,
+) -> BuiltRow {
+    let reference = period.end;
+    let days_since = |latest: Option<i64>| {
+        latest.map(|latest| reference.saturating_sub(latest).div_euclid(SECONDS_PER_DAY))
+    };
+    let days_since_last_email = days_since(latest_email);
+    let days_since_last_meeting = days_since(latest_meeting);
+    let average = |sum: i128, count: u64, unit_seconds: i128| {
+        if count == 0 {
+            None
+        } else {
+            Decimal::ratio_half_up(sum, unit_seconds * i128::from(count), 2)
+        }
+    };
+    let days_since_last_activity = match (days_since_last_email, days_since_last_meeting) {
+        (Some(email), Some(meeting)) => email.min(meeting),
+        (Some(days), None) | (None, Some(days)) => days,
+        (None, None) => 0,
+    };
+    let features = [
+        (counts.emails_to + counts.emails_from) as i64,
+        (counts.meetings_to + counts.meetings_from) as i64,
+        counts.breadth as i64,
+        -days_since_last_activity,
+        (counts.emails_from + counts.meetings_from) as i64,
+    ];
+    BuiltRow {
+        row: Row {
+            account_id: account_id.to_string(),
+            engagement_score: 0,
+            n_emails_to_account: counts.emails_to,
+            n_emails_from_account: counts.emails_from,
+            n_meetings_from_account: counts.meetings_from,
+            n_meetings_to_account: counts.meetings_to,
+            n_org_people_meetings: counts.org_people_meetings,
+            n_org_people_emails: counts.org_people_emails,
+            n_account_people_meetings: counts.account_people_meetings,
+            n_account_people_emails: counts.account_people_emails,
+            engagement_start_date,
+            days_since_last_email,
+            days_since_last_meeting,
+            average_meeting_minutes: average(counts.meeting_seconds, counts.n_meetings, 60),
+            average_reply_hours: average(counts.reply_seconds, counts.n_replies, 3_600),
+            aggregation_start_date: period.start_date,
+            level: period.level,
+        },
+        features,
+        group,
+    }
+}
+
+/// Scores every (level, period) group and returns one explanation per row, in row order.
+fn score_rows(built: &mut [BuiltRow], n_groups: usize, weights: &Weights) -> Vec<Explanation> {
+    // Rows per group by a counting sort on the group number.
+    let mut group_starts = vec![0usize; n_groups + 1];
+    for built_row in built.iter() {
+        if let Some(count) = group_starts.get_mut(built_row.group + 1) {
+            *count += 1;
+        }
+    }
+    for group in 0..n_groups {
+        let before = group_starts.get(group).copied().unwrap_or(0);
+        if let Some(slot) = group_starts.get_mut(group + 1) {
+            *slot += before;
+        }
+    }
+    let mut cursor = group_starts.clone();
+    let mut order = vec![0usize; built.len()];
+    for (row_index, built_row) in built.iter().enumerate() {
+        if let Some(position) = cursor.get_mut(built_row.group) {
+            if let Some(slot) = order.get_mut(*position) {
+                *slot = row_index;
+            }
+            *position += 1;
+        }
+    }
+    let mut scored: Vec<Option<Scored>> = vec![None; built.len()];
+    let mut values: Vec<[i64; 5]> = Vec::new();
+    for group in 0..n_groups {
+        let start = group_starts.get(group).copied().unwrap_or(0);
+        let end = group_starts.get(group + 1).copied().unwrap_or(start);
+        let members = order.get(start..end).unwrap_or_default();
+        values.clear();
+        values.extend(
+            members
+                .iter()
+                .filter_map(|row_index| built.get(*row_index))
+                .map(|built_row| built_row.features),
+        );
+        for (row_index, result) in members.iter().zip(score::score_group(&values, weights)) {
+            if let Some(slot) = scored.get_mut(*row_index) {
+                *slot = Some(result);
+            }
+        }
+    }
+    built
+        .iter_mut()
+        .zip(scored)
+        .map(|(built_row, scored)| {
+            let scored = scored.unwrap_or(Scored { score: 0, beaten: [0; 5], compared: 0 });
+            built_row.row.engagement_score = scored.score;
+            let features = std::array::from_fn(|index| FeatureScore {
+                feature: Weights::FEATURES.get(index).copied().unwrap_or_default(),
+                value: built_row.features.get(index).copied().unwrap_or(0),
+                weight: weights.get(index),
+                accounts_beaten: scored.beaten.get(index).copied().unwrap_or(0),
+                accounts_compared: scored.compared,
+                share_beaten: scored.share_beaten(index),
+            });
+            Explanation {
+                account_id: built_row.row.account_id.clone(),
+                level: built_row.row.level,
+                aggregation_start_date: built_row.row.aggregation_start_date,
+                engagement_score: scored.score,
+                features,
+            }
+        })
+        .collect()
+}

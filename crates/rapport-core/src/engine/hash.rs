@@ -1,0 +1,177 @@
+//! A small, fast, non-cryptographic hasher (the FxHash mix used by rustc) and a string interner.
+//!
+//! The engine hashes millions of short addresses and ids that come from mail the user chose to
+//! import; denial-of-service resistance is not needed there, speed is. Not a public API.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The FxHash multiplier.
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+/// FxHash over 8-byte words.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FxHasher {
+    hash: u64,
+}
+
+impl FxHasher {
+    fn add_word(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add_word(u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default()));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            for (slot, byte) in word.iter_mut().zip(rest) {
+                *slot = *byte;
+            }
+            self.add_word(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, value: u8) {
+        self.add_word(u64::from(value));
+    }
+
+    fn write_u32(&mut self, value: u32) {
+        self.add_word(u64::from(value));
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.add_word(value);
+    }
+
+    fn write_i64(&mut self, value: i64) {
+        self.add_word(value as u64);
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.add_word(value as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        // The multiply leaves the best bits at the top while tables pick slots from the bottom:
+        // a final avalanche (MurmurHash3's fmix64) spreads them over every bit.
+        let mut hash = self.hash;
+        hash ^= hash >> 33;
+        hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        hash ^= hash >> 33;
+        hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        hash ^ (hash >> 33)
+    }
+}
+
+/// A `HashMap` with [`FxHasher`].
+pub(crate) type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// The hash of a slice of ids, for the email fingerprint (verified against the ids on a hit).
+pub(crate) fn hash_ids(ids: &[u32]) -> u64 {
+    let mut hasher = FxHasher::default();
+    for id in ids {
+        hasher.write_u32(*id);
+    }
+    hasher.write_usize(ids.len());
+    hasher.finish()
+}
+
+/// Maps strings to dense `u32` ids in first-seen order, keeping each distinct string once.
+///
+/// The strings live back to back in one arena and the table is open addressing (linear
+/// probing, at most half full) over ids, so interning a million message ids makes a handful of
+/// allocations instead of a million, and dropping the interner frees three buffers. Each slot
+/// holds the id and 32 bits of its hash, so a probe touches the text only on a likely match.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Interner {
+    arena: String,
+    /// Per id: where its text starts in `arena` and its length.
+    spans: Vec<(usize, u32)>,
+    /// `hash << 32 | (id + 1)` per slot, 0 for an empty slot; the length is a power of two.
+    slots: Vec<u64>,
+}
+
+impl Interner {
+    /// The number of distinct strings interned.
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// The id of `text`, interning it when new; `on_new` sees each new string once, before its
+    /// id is returned. More than `u32::MAX − 1` distinct strings cannot occur before memory
+    /// runs out; past that, new strings would share the last id.
+    pub(crate) fn intern(&mut self, text: &str, on_new: impl FnOnce(&str)) -> u32 {
+        let hash = hash_str(text) as u32;
+        if let Some(id) = self.find(text, hash) {
+            return id;
+        }
+        if (self.spans.len() + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let Ok(id) = u32::try_from(self.spans.len()) else { return u32::MAX - 1 };
+        let start = self.arena.len();
+        self.arena.push_str(text);
+        self.spans.push((start, u32::try_from(text.len()).unwrap_or(u32::MAX)));
+        self.place(u64::from(hash) << 32 | u64::from(id + 1));
+        on_new(text);
+        id
+    }
+
+    /// The text of `id`.
+    fn text(&self, id: u32) -> &str {
+        let Some((start, length)) = self.spans.get(id as usize).copied() else { return "" };
+        self.arena.get(start..start + length as usize).unwrap_or_default()
+    }
+
+    fn find(&self, text: &str, hash: u32) -> Option<u32> {
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut position = hash as usize & mask;
+        loop {
+            let slot = self.slots.get(position).copied()?;
+            if slot == 0 {
+                return None;
+            }
+            let id = (slot as u32).wrapping_sub(1);
+            if (slot >> 32) as u32 == hash && self.text(id) == text {
+                return Some(id);
+            }
+            position = (position + 1) & mask;
+        }
+    }
+
+    /// Puts a packed slot value in the first free slot of its probe sequence (there is room).
+    fn place(&mut self, packed: u64) {
+        let mask = self.slots.len().saturating_sub(1);
+        let mut position = (packed >> 32) as usize & mask;
+        while let Some(slot) = self.slots.get_mut(position) {
+            if *slot == 0 {
+                *slot = packed;
+                return;
+            }
+            position = (position + 1) & mask;
+        }
+    }
+
+    /// Doubles the table (at most half full afterwards) and re-places every entry.
+    fn grow(&mut self) {
+        let capacity = (self.slots.len() * 2).max(64);
+        let old = std::mem::replace(&mut self.slots, vec![0; capacity]);
+        for packed in old.into_iter().filter(|packed| *packed != 0) {
+            self.place(packed);
+        }
+    }
+}
+
+/// The hash of one string, well mixed in every bit (the table indexes with the low bits).
+fn hash_str(text: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(text.as_bytes());
+    hasher.write_usize(text.len());
+    hasher.finish()
+}

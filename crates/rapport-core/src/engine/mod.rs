@@ -1,0 +1,540 @@
+//! The engine: takes org users, customer data and activity copies, and produces the enriched
+//! table, the score explanations and the run summary (metrics.md §2–§6 and §8).
+//!
+//! Copies are pushed one by one in input order. Each is checked (`unparseable`, `invalid_date`,
+//! `outside_window`), then its addresses and ids are interned into `u32` ids at once and it is
+//! merged with earlier copies of the same email or meeting (union-find, so merging is transitive).
+//! [`Engine::finish`] folds each merged email, applies the participation rules and aggregates
+//! per account on integer ids: no strings are kept per copy.
+
+mod aggregate;
+mod hash;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+
+use crate::identity::{self, AddressClass, Identity};
+use crate::model::{Account, Contact, MailRecord, MeetingCopy, OrgUser, SkipCounts, SkipReason};
+use crate::period::{self, Level, Periods, Window};
+use crate::score::{Decimal, Weights};
+use hash::{FxHashMap, Interner};
+
+/// The fewest org users an enrichment accepts (§1).
+pub const MIN_USERS: usize = 2;
+/// The most org users an enrichment accepts (§1).
+pub const MAX_USERS: usize = 2_500;
+
+/// How one enrichment runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The as-of instant `T` in unix seconds (UTC).
+    pub as_of: i64,
+    /// Match outside addresses to accounts by their web domains (§2 rule 3).
+    pub match_domains: bool,
+    /// Domains (or `prefix.*` patterns) added to the public mail providers.
+    pub extra_public_domains: Vec<String>,
+    /// The score weights.
+    pub weights: Weights,
+    /// The time zone periods and dates are bucketed in; `None` = UTC.
+    pub zone: Option<Tz>,
+}
+
+/// A configuration the engine refuses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The number of distinct org users is outside 2–2,500.
+    UserCount(usize),
+    /// The weights are invalid; the text says why.
+    Weights(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::UserCount(count) => write!(
+                formatter,
+                "{count} org users resolved: between {MIN_USERS} and {MAX_USERS} are needed"
+            ),
+            ConfigError::Weights(reason) => write!(formatter, "invalid weights: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A two-decimal value of the table (`AverageDuration_*`), rounded half up from the exact mean.
+pub type Decimal2 = Decimal;
+
+/// One row of the enriched table (§4), fields in column order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// `AccountId`.
+    pub account_id: String,
+    /// `EngagementScore`, 0–100.
+    pub engagement_score: u8,
+    /// `NoOfEmails_ToAccount`.
+    pub n_emails_to_account: u64,
+    /// `NoOfEmails_FromAccount`.
+    pub n_emails_from_account: u64,
+    /// `NoOfMeetings_FromAccount`.
+    pub n_meetings_from_account: u64,
+    /// `NoOfMeetings_ToAccount`.
+    pub n_meetings_to_account: u64,
+    /// `NoOfContactsInvolved_Meetings`: distinct org people in meetings with the account.
+    pub n_org_people_meetings: u64,
+    /// `NoOfContactsInvolved_Emails`: distinct org people in emails with the account.
+    pub n_org_people_emails: u64,
+    /// `NoOfAccountContactsInvolved_Meetings`: distinct account people in meetings.
+    pub n_account_people_meetings: u64,
+    /// `NoOfAccountContactsInvolved_Emails`: distinct account people in emails.
+    pub n_account_people_emails: u64,
+    /// `EngagementStartDate`: date of the account's first counted activity in the window.
+    pub engagement_start_date: NaiveDate,
+    /// `DaysSinceLastEmail`: whole days from the latest counted email before `Rf` to `Rf`.
+    pub days_since_last_email: Option<i64>,
+    /// `DaysSinceLastMeeting`: likewise for meeting starts.
+    pub days_since_last_meeting: Option<i64>,
+    /// `AverageDuration_Of_Meetings` in minutes.
+    pub average_meeting_minutes: Option<Decimal2>,
+    /// `AverageDuration_Of_AccountEmailReplies` in hours.
+    pub average_reply_hours: Option<Decimal2>,
+    /// `AggregationStartDate`.
+    pub aggregation_start_date: NaiveDate,
+    /// `AggregationLevel`.
+    pub level: Level,
+}
+
+/// One feature's part in a score.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeatureScore {
+    /// The feature name (one of [`Weights::FEATURES`]).
+    pub feature: &'static str,
+    /// The feature's value for the row (recency is negative: minus the days since).
+    pub value: i64,
+    /// The feature's weight.
+    pub weight: Decimal,
+    /// Rows of the same (level, period) with a strictly smaller value.
+    pub accounts_beaten: u64,
+    /// `N − 1`: the other rows of the same (level, period).
+    pub accounts_compared: u64,
+    /// `accounts_beaten / accounts_compared`, half-up to 4 decimals; 1 when `N = 1`.
+    pub share_beaten: Decimal,
+}
+
+/// How one row's score came about; `Enrichment::explanations[i]` explains `Enrichment::rows[i]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    /// The row's account.
+    pub account_id: String,
+    /// The row's level.
+    pub level: Level,
+    /// The row's `AggregationStartDate`.
+    pub aggregation_start_date: NaiveDate,
+    /// The row's score.
+    pub engagement_score: u8,
+    /// One entry per feature, in [`Weights::FEATURES`] order.
+    pub features: [FeatureScore; 5],
+}
+
+/// The run summary (§6, §8 Summary). It names nobody.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// Accounts with a Year row.
+    pub accounts_enriched: u64,
+    /// Distinct account ids of the accounts and contacts.
+    pub accounts_total: u64,
+    /// Distinct org users.
+    pub users_selected: u64,
+    /// Org users who take part in a processed email or meeting.
+    pub users_processed: u64,
+    /// Distinct emails in the window with an org participant (automated ones included).
+    pub emails_processed: u64,
+    /// Distinct meetings in the window with an org participant.
+    pub meetings_processed: u64,
+    /// Distinct emails counted for at least one account.
+    pub emails_counted: u64,
+    /// Distinct meetings counted for at least one account.
+    pub meetings_counted: u64,
+    /// Whole days from the earliest processed activity to `T`; 0 when nothing was processed.
+    pub days_covered: u64,
+    /// The date of `W`.
+    pub window_start: NaiveDate,
+    /// The date of `T`.
+    pub window_end: NaiveDate,
+    /// Skips by reason: mail, calendars and ambiguous contacts together.
+    pub skipped: SkipCounts,
+    /// Files that were neither mail nor calendars; set by the caller that walked the sources.
+    pub files_ignored: u64,
+    /// Mail records pushed (every copy read).
+    pub emails_seen: u64,
+    /// The mail part of `skipped`.
+    pub skipped_emails: SkipCounts,
+    /// The calendar part of `skipped`.
+    pub skipped_meetings: SkipCounts,
+}
+
+/// What an enrichment produces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Enrichment {
+    /// The enriched table, sorted by AccountId (code point), level, AggregationStartDate.
+    pub rows: Vec<Row>,
+    /// One explanation per row, in the same order.
+    pub explanations: Vec<Explanation>,
+    /// The resolved org users, sorted by email (the `_UserEntity` table).
+    pub users: Vec<OrgUser>,
+    /// The run summary.
+    pub summary: Summary,
+}
+
+/// No id: an absent sender, message id, parent id or organizer.
+const NONE: u32 = u32::MAX;
+/// `address_class` value of an org user.
+const CLASS_ORG: u32 = u32::MAX;
+/// `address_class` value of an address that belongs to no account.
+const CLASS_OUTSIDE: u32 = u32::MAX - 1;
+
+/// One in-window email copy, on interned ids.
+#[derive(Clone, Copy, Debug)]
+struct CopyRecord {
+    sent: i64,
+    /// Start of this copy's recipient set (sorted, distinct) in `copy_recipients`.
+    recipients_start: usize,
+    recipients_len: u32,
+    sender: u32,
+    message_id: u32,
+    parent_id: u32,
+    automated: bool,
+}
+
+/// One meeting after merging by key.
+#[derive(Clone, Debug)]
+struct MeetingRecord {
+    start: i64,
+    end: i64,
+    organizer: u32,
+    /// Sorted, distinct participant ids (the organizer too when listed as an attendee).
+    participants: Vec<u32>,
+}
+
+/// The enrichment engine; see the module documentation.
+#[derive(Debug)]
+pub struct Engine {
+    options: Options,
+    window: Window,
+    identity: Identity,
+    users: Vec<OrgUser>,
+    /// Org users hold the address ids `0..n_users`.
+    n_users: u32,
+    addresses: Interner,
+    /// Per address id: an account index, `CLASS_ORG` or `CLASS_OUTSIDE`.
+    address_class: Vec<u32>,
+    message_ids: Interner,
+    copies: Vec<CopyRecord>,
+    copy_recipients: Vec<u32>,
+    /// Union-find parents over `copies`; a root is always the earliest copy of its set.
+    copy_parent: Vec<u32>,
+    /// Per message id, the first copy that carried it (`NONE` for ids only seen as parents).
+    first_copy_by_message_id: Vec<u32>,
+    /// (sender, sent, hash of the recipient set) → first copy with that fingerprint.
+    first_copy_by_fingerprint: FxHashMap<(u32, i64, u64), u32>,
+    /// Fingerprints whose hash collided with a different recipient set (practically never).
+    fingerprint_overflow: HashMap<(u32, i64, Vec<u32>), u32>,
+    meetings: Vec<MeetingRecord>,
+    uids: Interner,
+    meeting_by_key: FxHashMap<(u32, i64), u32>,
+    skipped_emails: SkipCounts,
+    skipped_meetings: SkipCounts,
+    emails_seen: u64,
+    scratch: Vec<u32>,
+}
+
+impl Engine {
+    /// Sets up an enrichment. `users` are normalized and may repeat (the first non-empty
+    /// directory id of an address wins); there must be 2–2,500 distinct ones.
+    pub fn new(
+        users: Vec<OrgUser>,
+        accounts: Vec<Account>,
+        contacts: Vec<Contact>,
+        options: Options,
+    ) -> Result<Engine, ConfigError> {
+        options.weights.validate().map_err(ConfigError::Weights)?;
+        let mut resolved: Vec<OrgUser> = Vec::new();
+        let mut position_by_email: HashMap<String, usize> = HashMap::new();
+        for user in users {
+            if user.email.is_empty() {
+                continue;
+            }
+            let directory_id =
+                user.directory_id.map(|id| id.trim().to_string()).filter(|id| !id.is_empty());
+            match position_by_email.get(&user.email) {
+                Some(position) => {
+                    if let Some(known) = resolved.get_mut(*position)
+                        && known.directory_id.is_none()
+                    {
+                        known.directory_id = directory_id;
+                    }
+                }
+                None => {
+                    position_by_email.insert(user.email.clone(), resolved.len());
+                    resolved.push(OrgUser { email: user.email, directory_id });
+                }
+            }
+        }
+        if !(MIN_USERS..=MAX_USERS).contains(&resolved.len()) {
+            return Err(ConfigError::UserCount(resolved.len()));
+        }
+        let identity = Identity::new(
+            resolved.iter().map(|user| user.email.as_str()),
+            &accounts,
+            &contacts,
+            options.match_domains,
+            &options.extra_public_domains,
+        );
+        let mut engine = Engine {
+            window: period::window(options.as_of),
+            options,
+            identity,
+            users: Vec::new(),
+            n_users: resolved.len() as u32,
+            addresses: Interner::default(),
+            address_class: Vec::new(),
+            message_ids: Interner::default(),
+            copies: Vec::new(),
+            copy_recipients: Vec::new(),
+            copy_parent: Vec::new(),
+            first_copy_by_message_id: Vec::new(),
+            first_copy_by_fingerprint: FxHashMap::default(),
+            fingerprint_overflow: HashMap::new(),
+            meetings: Vec::new(),
+            uids: Interner::default(),
+            meeting_by_key: FxHashMap::default(),
+            skipped_emails: SkipCounts::default(),
+            skipped_meetings: SkipCounts::default(),
+            emails_seen: 0,
+            scratch: Vec::new(),
+        };
+        for user in &resolved {
+            engine.intern_address(&user.email);
+        }
+        resolved.sort_unstable_by(|left, right| left.email.cmp(&right.email));
+        engine.users = resolved;
+        Ok(engine)
+    }
+
+    /// The window `[W, T)`.
+    pub fn window(&self) -> Window {
+        self.window
+    }
+
+    /// Takes one mail record, in input order (each copy of each message, as read).
+    pub fn push_mail(&mut self, record: MailRecord) {
+        self.emails_seen += 1;
+        let copy = match record {
+            MailRecord::Unparseable => {
+                self.skipped_emails.add(SkipReason::Unparseable);
+                return;
+            }
+            MailRecord::Email(copy) => copy,
+        };
+        let Some(sent) = copy.sent else {
+            self.skipped_emails.add(SkipReason::InvalidDate);
+            return;
+        };
+        if !self.window.contains(sent) {
+            self.skipped_emails.add(SkipReason::OutsideWindow);
+            return;
+        }
+        let copy_index = self.copies.len() as u32;
+        let mut automated = copy.automated;
+        let sender = match copy.sender {
+            Some(sender) => {
+                automated |= identity::is_automated_sender(&sender);
+                self.intern_address(&sender)
+            }
+            None => NONE,
+        };
+        let mut recipients = std::mem::take(&mut self.scratch);
+        recipients.clear();
+        for recipient in &copy.recipients {
+            recipients.push(self.intern_address(recipient));
+        }
+        recipients.sort_unstable();
+        recipients.dedup();
+        let recipients_start = self.copy_recipients.len();
+        self.copy_recipients.extend_from_slice(&recipients);
+        let message_id = copy.message_id.as_deref().map_or(NONE, |id| self.intern_message_id(id));
+        let parent_id = copy.parent_id.as_deref().map_or(NONE, |id| self.intern_message_id(id));
+        self.copies.push(CopyRecord {
+            sent,
+            recipients_start,
+            recipients_len: recipients.len() as u32,
+            sender,
+            message_id,
+            parent_id,
+            automated,
+        });
+        self.copy_parent.push(copy_index);
+
+        if let Some(first) = self.first_copy_by_message_id.get_mut(message_id as usize) {
+            if *first == NONE {
+                *first = copy_index;
+            } else {
+                let first = *first;
+                self.union_copies(first, copy_index);
+            }
+        }
+        // The fingerprint rule needs a sender (§8).
+        if sender != NONE {
+            let key = (sender, sent, hash::hash_ids(&recipients));
+            match self.first_copy_by_fingerprint.get(&key) {
+                None => {
+                    self.first_copy_by_fingerprint.insert(key, copy_index);
+                }
+                Some(first) => {
+                    let first = *first;
+                    let same_set = self.copies.get(first as usize).is_some_and(|earlier| {
+                        self.copy_recipients.get(earlier.recipients_start..).is_some_and(|tail| {
+                            tail.get(..earlier.recipients_len as usize)
+                                == Some(recipients.as_slice())
+                        })
+                    });
+                    if same_set {
+                        self.union_copies(first, copy_index);
+                    } else {
+                        let first = *self
+                            .fingerprint_overflow
+                            .entry((sender, sent, recipients.clone()))
+                            .or_insert(copy_index);
+                        if first != copy_index {
+                            self.union_copies(first, copy_index);
+                        }
+                    }
+                }
+            }
+        }
+        self.scratch = recipients;
+    }
+
+    /// Takes the meeting occurrence copies of the calendars (already versioned and expanded,
+    /// starting inside the window, in input order) and the calendar-level skips.
+    ///
+    /// Per copy: `not_a_meeting` (cancelled, all-day, 24 h or longer, or nobody but the
+    /// organizer), then the merge by key (`duplicate`): the first copy's start, end and status
+    /// win, the organizer is the first one present and the participants are the union.
+    /// Copies starting outside the window break the calendar contract and are dropped uncounted;
+    /// a copy that ends before it starts is `invalid_date`.
+    pub fn push_meetings(&mut self, copies: Vec<MeetingCopy>, calendar_skips: SkipCounts) {
+        self.skipped_meetings.merge(&calendar_skips);
+        for copy in copies {
+            if !self.window.contains(copy.start) {
+                continue;
+            }
+            if copy.end < copy.start {
+                self.skipped_meetings.add(SkipReason::InvalidDate);
+                continue;
+            }
+            let alone = copy
+                .participants
+                .iter()
+                .all(|participant| Some(participant) == copy.organizer.as_ref());
+            let too_long = copy.end.saturating_sub(copy.start) >= period::SECONDS_PER_DAY;
+            if copy.cancelled || copy.all_day || too_long || alone {
+                self.skipped_meetings.add(SkipReason::NotAMeeting);
+                continue;
+            }
+            let organizer =
+                copy.organizer.as_deref().map_or(NONE, |organizer| self.intern_address(organizer));
+            let mut participants: Vec<u32> = copy
+                .participants
+                .iter()
+                .map(|participant| self.intern_address(participant))
+                .collect();
+            participants.sort_unstable();
+            participants.dedup();
+            if let Some((uid, key_instant)) = copy.key {
+                let uid = self.uids.intern(&uid, |_| ());
+                let next_index = self.meetings.len() as u32;
+                let index = *self.meeting_by_key.entry((uid, key_instant)).or_insert(next_index);
+                if index != next_index {
+                    self.skipped_meetings.add(SkipReason::Duplicate);
+                    if let Some(meeting) = self.meetings.get_mut(index as usize) {
+                        if meeting.organizer == NONE {
+                            meeting.organizer = organizer;
+                        }
+                        meeting.participants.extend_from_slice(&participants);
+                        meeting.participants.sort_unstable();
+                        meeting.participants.dedup();
+                    }
+                    continue;
+                }
+            }
+            self.meetings.push(MeetingRecord {
+                start: copy.start,
+                end: copy.end,
+                organizer,
+                participants,
+            });
+        }
+    }
+
+    /// Merges, classifies, aggregates and scores everything pushed.
+    pub fn finish(self) -> Enrichment {
+        aggregate::finish(self)
+    }
+
+    fn intern_address(&mut self, address: &str) -> u32 {
+        let identity = &self.identity;
+        let address_class = &mut self.address_class;
+        self.addresses.intern(address, |text| {
+            address_class.push(match identity.classify(text) {
+                AddressClass::Org => CLASS_ORG,
+                AddressClass::Account(index) => index,
+                AddressClass::Outside => CLASS_OUTSIDE,
+            });
+        })
+    }
+
+    fn intern_message_id(&mut self, message_id: &str) -> u32 {
+        let id = self.message_ids.intern(message_id, |_| ());
+        if self.first_copy_by_message_id.len() < self.message_ids.len() {
+            self.first_copy_by_message_id.resize(self.message_ids.len(), NONE);
+        }
+        id
+    }
+
+    /// The earliest copy of the set holding `copy` (path halving).
+    fn find_copy(&mut self, copy: u32) -> u32 {
+        let mut current = copy;
+        loop {
+            let Some(parent) = self.copy_parent.get(current as usize).copied() else {
+                return current;
+            };
+            if parent == current {
+                return current;
+            }
+            let grandparent = self.copy_parent.get(parent as usize).copied().unwrap_or(parent);
+            if let Some(slot) = self.copy_parent.get_mut(current as usize) {
+                *slot = grandparent;
+            }
+            current = grandparent;
+        }
+    }
+
+    fn union_copies(&mut self, left: u32, right: u32) {
+        let left = self.find_copy(left);
+        let right = self.find_copy(right);
+        // The earlier copy stays the root, so a set's root is its first copy in input order.
+        let (root, child) = if left < right { (left, right) } else { (right, left) };
+        if root != child
+            && let Some(slot) = self.copy_parent.get_mut(child as usize)
+        {
+            *slot = root;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

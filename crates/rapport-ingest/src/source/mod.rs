@@ -1,0 +1,520 @@
+//! Finding the mail and calendar files of the `--source` paths, and reading the mail ones in
+//! parallel while handing their records out in input order.
+//!
+//! Walking follows metrics.md §8 (Sources). Reading maps big files instead of copying them, cuts
+//! big mbox files into work units at message boundaries, parses the units on worker threads and
+//! reorders the results, so that records come out exactly as a single-threaded read would give
+//! them: sources in the given order, files in walk order, messages in file order.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::io::Read;
+use std::ops::{Deref, Range};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use rapport_core::model::MailRecord;
+
+use crate::error::Error;
+use crate::{mail, mbox};
+
+/// What a source file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SourceKind {
+    /// An mbox file: messages separated by `From ` lines.
+    Mbox,
+    /// One message (`.eml`, a Maildir file, or a file named directly as a source).
+    Message,
+    /// An iCalendar file (`.ics`).
+    Calendar,
+}
+
+/// One input file found by [`walk`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceItem {
+    /// The file's path (as reached from the source path).
+    pub path: PathBuf,
+    /// What the file holds.
+    pub kind: SourceKind,
+    /// Its size in bytes when it was walked.
+    pub len: u64,
+}
+
+/// The result of walking the source paths.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Walk {
+    /// The input files, in input order.
+    pub items: Vec<SourceItem>,
+    /// Files that are neither mail nor calendars (the summary's `files_ignored`).
+    pub files_ignored: u64,
+}
+
+/// Finds the input files of `sources`, in input order (metrics.md §8, Sources).
+///
+/// Sources are taken in the given order. Folders are walked recursively in sorted name order
+/// (byte order of the file name). A folder with `cur/` and `new/` folders is a Maildir: the files
+/// of `cur` then `new` are messages, `tmp` is skipped, other subfolders are walked too. `.ics`
+/// files are calendars and `.eml` files messages (extensions in any case); any other file that
+/// starts with `From ` is an mbox, else it is ignored and counted in `files_ignored`. Symbolic
+/// links to folders are not followed. A file named directly as a source that is none of these is
+/// read as one message. A path that does not exist or cannot be read is an `Error::Io`.
+pub fn walk(sources: &[PathBuf]) -> Result<Walk, Error> {
+    let mut walk = Walk::default();
+    for source in sources {
+        let metadata = fs::metadata(source).map_err(io_error(source))?;
+        if metadata.is_dir() {
+            walk_folder(source, &mut walk)?;
+        } else {
+            let kind = classify_file(source)?.unwrap_or(SourceKind::Message);
+            walk.items.push(SourceItem { path: source.clone(), kind, len: metadata.len() });
+        }
+    }
+    Ok(walk)
+}
+
+/// Reads every `Mbox` and `Message` item into mail records (`Calendar` items are skipped), on
+/// `threads` worker threads, and calls `on_record` on the calling thread in input order: items in
+/// order, messages in file order.
+///
+/// Big mbox files are cut into work units of about 32 MiB at message boundaries; small
+/// files are read in groups. At most two units per thread are in flight, so memory stays bounded
+/// whatever the input size. `on_bytes(n)` reports progress: the bytes of each unit once its
+/// records have been handed out (they add up to the sizes of the mail items). An item that
+/// cannot be opened or read is an `Error::Io` naming it; the records of the items before it have
+/// been handed out by then.
+pub fn read_mail(
+    items: &[SourceItem],
+    threads: usize,
+    on_record: &mut dyn FnMut(MailRecord),
+    on_bytes: &dyn Fn(u64),
+) -> Result<(), Error> {
+    read_mail_with(items, threads, LIMITS, on_record, on_bytes)
+}
+
+/// Sizes that decide how input is cut into units and how files are loaded.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    /// The size of the work units that big mbox files are cut into.
+    unit_bytes: u64,
+    /// Mbox files above this size are cut into units; smaller ones are one unit (or share one).
+    split_above_bytes: u64,
+    /// Small files are grouped into one unit up to this many bytes...
+    group_bytes: u64,
+    /// ...or this many files, so that a Maildir of small messages does not cost a channel round
+    /// trip per message.
+    group_files: usize,
+    /// Files up to this size are copied into memory; larger ones are mapped.
+    map_above_bytes: u64,
+}
+
+/// The limits of a real run: units big enough that channel traffic is negligible, small enough
+/// that two threads get several units of a single large mbox.
+const LIMITS: Limits = Limits {
+    unit_bytes: 32 << 20,
+    split_above_bytes: 48 << 20,
+    group_bytes: 4 << 20,
+    group_files: 256,
+    map_above_bytes: 1 << 20,
+};
+
+/// `read_mail` with explicit limits (tests use small ones).
+fn read_mail_with(
+    items: &[SourceItem],
+    threads: usize,
+    limits: Limits,
+    on_record: &mut dyn FnMut(MailRecord),
+    on_bytes: &dyn Fn(u64),
+) -> Result<(), Error> {
+    let threads = threads.max(1);
+    let max_in_flight = threads * 2;
+    // The channels outlive the scope so that the workers may borrow the shared receiver; the
+    // senders are moved into the scope and dropped there to let everyone finish.
+    let (unit_sender, unit_receiver) = mpsc::channel::<Unit<'_>>();
+    let unit_receiver = Mutex::new(unit_receiver);
+    let (result_sender, result_receiver) = mpsc::channel::<UnitResult>();
+    thread::scope(|scope| {
+        for _ in 0..threads {
+            let result_sender = result_sender.clone();
+            let unit_receiver = &unit_receiver;
+            scope.spawn(move || work(unit_receiver, &result_sender, limits));
+        }
+        drop(result_sender);
+
+        let mut reorder = Reorder { pending: BTreeMap::new(), next_index: 0, failure: None };
+        let mut planner =
+            Planner { items, limits, position: 0, n_units: 0, chunks: VecDeque::new() };
+        let mut plan_failure = None;
+        while reorder.failure.is_none() {
+            while planner.n_units - reorder.next_index >= max_in_flight {
+                let Ok(result) = result_receiver.recv() else { break };
+                reorder.insert(result, on_record, on_bytes);
+            }
+            match planner.next_unit() {
+                Ok(Some(unit)) => {
+                    if unit_sender.send(unit).is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    plan_failure = Some(error);
+                    break;
+                }
+            }
+        }
+        // Closing the channel lets the workers stop once the units already sent are done.
+        drop(unit_sender);
+        while reorder.next_index < planner.n_units && reorder.failure.is_none() {
+            let Ok(result) = result_receiver.recv() else { break };
+            reorder.insert(result, on_record, on_bytes);
+        }
+        match reorder.failure.or(plan_failure) {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    })
+}
+
+/// A batch of work handed to one worker.
+struct Unit<'a> {
+    /// The unit's place in input order.
+    index: usize,
+    /// What to read, in order.
+    pieces: Vec<Piece<'a>>,
+    /// The bytes reported to `on_bytes` when the unit is done.
+    n_bytes: u64,
+}
+
+/// One part of a unit.
+enum Piece<'a> {
+    /// A whole file, opened by the worker.
+    File(&'a SourceItem),
+    /// A part of a big mbox mapped by the planner, cut at message boundaries.
+    Chunk { data: Arc<FileBytes>, range: Range<usize> },
+}
+
+/// What a worker sends back: the unit's index, its bytes, and its records or the I/O error
+/// (or the payload of a panic, re-raised on the calling thread).
+type UnitResult = (usize, u64, thread::Result<Result<Vec<MailRecord>, Error>>);
+
+/// A worker: takes units until the channel closes, sends back each unit's records.
+fn work(units: &Mutex<Receiver<Unit<'_>>>, results: &mpsc::Sender<UnitResult>, limits: Limits) {
+    loop {
+        // The lock is released at the end of this statement, before the unit is parsed.
+        let unit = match units.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => return,
+        };
+        let Ok(unit) = unit else { return };
+        // A panic is a bug; it is carried to the calling thread instead of leaving it waiting
+        // for a result that would never come.
+        let records =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_unit(&unit, limits)));
+        if results.send((unit.index, unit.n_bytes, records)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads and parses every piece of a unit.
+fn read_unit(unit: &Unit<'_>, limits: Limits) -> Result<Vec<MailRecord>, Error> {
+    let mut records = Vec::new();
+    for piece in &unit.pieces {
+        match piece {
+            Piece::File(item) => {
+                if item.kind == SourceKind::Calendar {
+                    continue;
+                }
+                let data = load(&item.path, limits.map_above_bytes)?;
+                match item.kind {
+                    SourceKind::Mbox => {
+                        records.extend(mbox::messages(&data).map(mail::parse_message))
+                    }
+                    SourceKind::Message => records.push(mail::parse_message(&data)),
+                    SourceKind::Calendar => {}
+                }
+            }
+            Piece::Chunk { data, range } => {
+                let chunk = data.get(range.clone()).unwrap_or_default();
+                records.extend(mbox::messages(chunk).map(mail::parse_message));
+            }
+        }
+    }
+    Ok(records)
+}
+
+/// Cuts the mail items into units, in input order.
+struct Planner<'a> {
+    items: &'a [SourceItem],
+    limits: Limits,
+    /// The next item to plan.
+    position: usize,
+    /// Units handed out so far (the next unit's index).
+    n_units: usize,
+    /// Units of a big mbox not handed out yet.
+    chunks: VecDeque<Unit<'a>>,
+}
+
+impl<'a> Planner<'a> {
+    /// The next unit, `None` when every item is planned, or the error of mapping a big mbox.
+    fn next_unit(&mut self) -> Result<Option<Unit<'a>>, Error> {
+        loop {
+            if let Some(unit) = self.chunks.pop_front() {
+                return Ok(Some(unit));
+            }
+            let mut pieces = Vec::new();
+            let mut group_bytes = 0;
+            while let Some(item) = self.items.get(self.position) {
+                if item.kind == SourceKind::Calendar {
+                    self.position += 1;
+                    continue;
+                }
+                if item.kind == SourceKind::Mbox && item.len > self.limits.split_above_bytes {
+                    if pieces.is_empty() {
+                        self.position += 1;
+                        self.plan_big_mbox(item)?;
+                    }
+                    break;
+                }
+                pieces.push(Piece::File(item));
+                group_bytes += item.len;
+                self.position += 1;
+                if group_bytes >= self.limits.group_bytes || pieces.len() >= self.limits.group_files
+                {
+                    break;
+                }
+            }
+            if !pieces.is_empty() {
+                return Ok(Some(self.unit(pieces, group_bytes)));
+            }
+            if self.chunks.is_empty() && self.position >= self.items.len() {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Maps a big mbox and queues its units, cut at message boundaries.
+    fn plan_big_mbox(&mut self, item: &SourceItem) -> Result<(), Error> {
+        let data = Arc::new(load(&item.path, self.limits.map_above_bytes)?);
+        let n_chunks = (data.len() as u64).div_ceil(self.limits.unit_bytes.max(1));
+        let offsets = mbox::chunk_boundaries(&data, usize::try_from(n_chunks).unwrap_or(1));
+        for pair in offsets.windows(2) {
+            if let [start, end] = *pair {
+                let piece = Piece::Chunk { data: Arc::clone(&data), range: start..end };
+                let unit = self.unit(vec![piece], (end - start) as u64);
+                self.chunks.push_back(unit);
+            }
+        }
+        Ok(())
+    }
+
+    /// Numbers a new unit.
+    fn unit(&mut self, pieces: Vec<Piece<'a>>, n_bytes: u64) -> Unit<'a> {
+        let index = self.n_units;
+        self.n_units += 1;
+        Unit { index, pieces, n_bytes }
+    }
+}
+
+/// Puts unit results back into input order and hands them out.
+struct Reorder {
+    /// Results that arrived before an earlier unit's.
+    pending: BTreeMap<usize, (u64, Result<Vec<MailRecord>, Error>)>,
+    /// The index of the next unit to hand out.
+    next_index: usize,
+    /// The first error in input order; nothing after it is handed out.
+    failure: Option<Error>,
+}
+
+impl Reorder {
+    /// Takes one worker result and hands out every result that is now next in order.
+    fn insert(
+        &mut self,
+        (index, n_bytes, outcome): UnitResult,
+        on_record: &mut dyn FnMut(MailRecord),
+        on_bytes: &dyn Fn(u64),
+    ) {
+        let records = match outcome {
+            Ok(records) => records,
+            Err(panic_payload) => std::panic::resume_unwind(panic_payload),
+        };
+        self.pending.insert(index, (n_bytes, records));
+        while self.failure.is_none()
+            && let Some((n_bytes, records)) = self.pending.remove(&self.next_index)
+        {
+            self.next_index += 1;
+            match records {
+                Ok(records) => {
+                    records.into_iter().for_each(&mut *on_record);
+                    on_bytes(n_bytes);
+                }
+                Err(error) => self.failure = Some(error),
+            }
+        }
+    }
+}
+
+/// A file's bytes: copied when small, mapped when large.
+enum FileBytes {
+    /// A small file read into memory.
+    Copied(Vec<u8>),
+    /// A large file mapped read-only.
+    Mapped(memmap2::Mmap),
+}
+
+impl Deref for FileBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Copied(bytes) => bytes,
+            FileBytes::Mapped(map) => map,
+        }
+    }
+}
+
+/// Opens a file and reads it when it has at most `map_above_bytes`, else maps it.
+fn load(path: &Path, map_above_bytes: u64) -> Result<FileBytes, Error> {
+    let mut file = File::open(path).map_err(io_error(path))?;
+    let len = file.metadata().map_err(io_error(path))?.len();
+    if len <= map_above_bytes {
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.read_to_end(&mut bytes).map_err(io_error(path))?;
+        return Ok(FileBytes::Copied(bytes));
+    }
+    map(&file).map(FileBytes::Mapped).map_err(io_error(path))
+}
+
+/// Maps a file read-only.
+///
+/// Why mapping: a multi-GB mbox must not be read into memory, and a map lets several workers
+/// parse parts of one file without copying it.
+///
+/// Why this is sound: the map is read-only and private to this process, and rapport never writes
+/// its inputs, so no Rust reference to the bytes can see them change through this process. If
+/// another process truncates the file while it is mapped, reading past the new end raises SIGBUS
+/// and the run stops; if it rewrites bytes in place, the parser sees some old and some new bytes,
+/// which it treats like any other input (header parsing never trusts the bytes). Inputs are
+/// exports that are not being written while a run reads them; small files (the risky case of
+/// mail being delivered into a Maildir) are copied instead (see `Limits::map_above_bytes`).
+#[allow(unsafe_code)]
+fn map(file: &File) -> std::io::Result<memmap2::Mmap> {
+    // SAFETY: see the function comment: read-only map of a file this process never writes.
+    unsafe { memmap2::Mmap::map(file) }
+}
+
+/// Walks one folder into `walk`.
+fn walk_folder(folder: &Path, walk: &mut Walk) -> Result<(), Error> {
+    let entries = sorted_entries(folder)?;
+    let is_dir_named = |wanted: &str| {
+        entries.iter().any(|(name, file_type)| file_type.is_dir() && name.as_os_str() == wanted)
+    };
+    let is_maildir = is_dir_named("cur") && is_dir_named("new");
+    for (name, file_type) in &entries {
+        let path = folder.join(name);
+        if file_type.is_dir() {
+            if is_maildir && (name == "cur" || name == "new") {
+                maildir_messages(&path, walk)?;
+            } else if !(is_maildir && name == "tmp") {
+                walk_folder(&path, walk)?;
+            }
+        } else if let Some(len) = regular_file_len(&path, file_type)? {
+            match classify_file(&path)? {
+                Some(kind) => walk.items.push(SourceItem { path, kind, len }),
+                None => walk.files_ignored += 1,
+            }
+        } else if !is_link_to_folder(&path, file_type) {
+            // Sockets, pipes, devices and broken links: not mail, and not safe to read.
+            walk.files_ignored += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Adds the files of a Maildir's `cur` or `new` folder as messages; folders inside are walked
+/// like any folder.
+fn maildir_messages(folder: &Path, walk: &mut Walk) -> Result<(), Error> {
+    for (name, file_type) in sorted_entries(folder)? {
+        let path = folder.join(&name);
+        if file_type.is_dir() {
+            walk_folder(&path, walk)?;
+        } else if let Some(len) = regular_file_len(&path, &file_type)? {
+            walk.items.push(SourceItem { path, kind: SourceKind::Message, len });
+        } else if !is_link_to_folder(&path, &file_type) {
+            walk.files_ignored += 1;
+        }
+    }
+    Ok(())
+}
+
+/// The entries of a folder sorted by the bytes of their names, with their own types (symbolic
+/// links are not followed).
+fn sorted_entries(folder: &Path) -> Result<Vec<(OsString, fs::FileType)>, Error> {
+    let mut entries = Vec::new();
+    for entry in fs::read_dir(folder).map_err(io_error(folder))? {
+        let entry = entry.map_err(io_error(folder))?;
+        let file_type = entry.file_type().map_err(io_error(&entry.path()))?;
+        entries.push((entry.file_name(), file_type));
+    }
+    entries.sort_by(|(left, _), (right, _)| left.as_encoded_bytes().cmp(right.as_encoded_bytes()));
+    Ok(entries)
+}
+
+/// The size of a regular file, or of the regular file a symbolic link points to; `None` for
+/// anything else.
+fn regular_file_len(path: &Path, file_type: &fs::FileType) -> Result<Option<u64>, Error> {
+    if file_type.is_file() {
+        return fs::metadata(path).map(|metadata| Some(metadata.len())).map_err(io_error(path));
+    }
+    if file_type.is_symlink() {
+        return Ok(fs::metadata(path)
+            .ok()
+            .filter(fs::Metadata::is_file)
+            .map(|metadata| metadata.len()));
+    }
+    Ok(None)
+}
+
+/// True for a symbolic link to a folder (not followed, and not a file either).
+fn is_link_to_folder(path: &Path, file_type: &fs::FileType) -> bool {
+    file_type.is_symlink() && fs::metadata(path).is_ok_and(|metadata| metadata.is_dir())
+}
+
+/// The kind of a file by its extension, else by its first bytes; `None` when it is neither mail
+/// nor a calendar.
+fn classify_file(path: &Path) -> Result<Option<SourceKind>, Error> {
+    let extension = path.extension().map(|extension| extension.as_encoded_bytes());
+    if let Some(extension) = extension {
+        if extension.eq_ignore_ascii_case(b"ics") {
+            return Ok(Some(SourceKind::Calendar));
+        }
+        if extension.eq_ignore_ascii_case(b"eml") {
+            return Ok(Some(SourceKind::Message));
+        }
+    }
+    let mut start = [0_u8; 5];
+    let mut n_read = 0;
+    let mut file = File::open(path).map_err(io_error(path))?;
+    // A short read is not the end of the file: keep reading until 5 bytes or the end.
+    while n_read < start.len() {
+        let buffer = start.get_mut(n_read..).unwrap_or_default();
+        match file.read(buffer) {
+            Ok(0) => break,
+            Ok(n) => n_read += n,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(io_error(path)(error)),
+        }
+    }
+    Ok((n_read == start.len() && start == *b"From ").then_some(SourceKind::Mbox))
+}
+
+/// Wraps an I/O error with the path it concerns.
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io { path: path.to_path_buf(), source }
+}
+
+#[cfg(test)]
+mod tests;

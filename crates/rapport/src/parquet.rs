@@ -1,0 +1,149 @@
+//! Parquet output with proper types: text as UTF-8 strings, counts as INT64, dates as DATE and
+//! decimals as DECIMAL stored in INT64, nulls for empty cells.
+//!
+//! The tables come as typed cells from `rapport_core::output`, so this module only maps a cell kind
+//! to a Parquet column. It uses the parquet crate's own column writers (no Arrow), which keeps the
+//! build small.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+use chrono::NaiveDate;
+use parquet::basic::Compression;
+use parquet::data_type::{ByteArray, ByteArrayType, Int32Type, Int64Type};
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::parser::parse_message_type;
+use rapport_core::engine::{Explanation, Row};
+use rapport_core::model::OrgUser;
+use rapport_core::output::{self, Cell};
+use rapport_core::score::Decimal;
+
+/// The Parquet type of one column.
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Int64,
+    Date,
+    /// A decimal with this many digits after the point.
+    Decimal(u32),
+}
+
+/// Writes the enriched table.
+pub(crate) fn write_rows(rows: &[Row], out: impl Write + Send) -> Result<()> {
+    use Kind::{Date, Decimal, Int64, Text};
+    let kinds = [
+        Text, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Date, Int64, Int64, Decimal(2), Decimal(2),
+        Date, Text,
+    ];
+    write_table(&output::ROW_COLUMNS, &kinds, rows.iter().map(output::row_cells), out)
+}
+
+/// Writes the org users table.
+pub(crate) fn write_users(users: &[OrgUser], out: impl Write + Send) -> Result<()> {
+    write_table(&output::USER_COLUMNS, &[Kind::Text, Kind::Text], users.iter().map(output::user_cells), out)
+}
+
+/// Writes the score explanation table.
+pub(crate) fn write_explanations(explanations: &[Explanation], out: impl Write + Send) -> Result<()> {
+    use Kind::{Date, Decimal, Int64, Text};
+    let kinds = [Text, Text, Date, Int64, Text, Int64, Decimal(9), Int64, Int64, Decimal(4)];
+    let lines = explanations.iter().flat_map(output::explanation_cells);
+    write_table(&output::EXPLANATION_COLUMNS, &kinds, lines, out)
+}
+
+fn write_table<'a, const N: usize>(
+    names: &[&str; N],
+    kinds: &[Kind; N],
+    records: impl Iterator<Item = [Cell<'a>; N]>,
+    out: impl Write + Send,
+) -> Result<()> {
+    let records: Vec<[Cell<'a>; N]> = records.collect();
+    let fields: Vec<String> = names
+        .iter()
+        .zip(kinds)
+        .enumerate()
+        .map(|(index, (name, kind))| {
+            let repetition =
+                if records.iter().any(|record| record[index] == Cell::Null) { "optional" } else { "required" };
+            match kind {
+                Kind::Text => format!("{repetition} binary {name} (STRING);"),
+                Kind::Int64 => format!("{repetition} int64 {name};"),
+                Kind::Date => format!("{repetition} int32 {name} (DATE);"),
+                Kind::Decimal(scale) => format!("{repetition} int64 {name} (DECIMAL(18,{scale}));"),
+            }
+        })
+        .collect();
+    let schema = Arc::new(parse_message_type(&format!("message table {{ {} }}", fields.join(" ")))?);
+    let properties = Arc::new(WriterProperties::builder().set_compression(Compression::SNAPPY).build());
+    let mut writer = SerializedFileWriter::new(out, schema, properties)?;
+    let mut row_group = writer.next_row_group()?;
+    let mut index = 0;
+    while let Some(mut column_writer) = row_group.next_column()? {
+        let Some(kind) = kinds.get(index) else { bail!("parquet schema and columns disagree") };
+        let cells = records.iter().map(|record| record[index]);
+        let levels: Vec<i16> = cells.clone().map(|cell| i16::from(cell != Cell::Null)).collect();
+        let levels = if levels.contains(&0) { Some(levels.as_slice()) } else { None };
+        match kind {
+            Kind::Text => {
+                let values: Vec<ByteArray> = cells
+                    .filter_map(|cell| match cell {
+                        Cell::Text(text) => Some(ByteArray::from(text.as_bytes().to_vec())),
+                        _ => None,
+                    })
+                    .collect();
+                column_writer.typed::<ByteArrayType>().write_batch(&values, levels, None)?;
+            }
+            Kind::Int64 => {
+                let values: Vec<i64> = cells
+                    .filter_map(|cell| match cell {
+                        Cell::Integer(value) => Some(value),
+                        _ => None,
+                    })
+                    .collect();
+                column_writer.typed::<Int64Type>().write_batch(&values, levels, None)?;
+            }
+            Kind::Date => {
+                let values: Vec<i32> = cells
+                    .filter_map(|cell| match cell {
+                        Cell::Date(date) => Some(days_since_epoch(date)),
+                        _ => None,
+                    })
+                    .collect();
+                column_writer.typed::<Int32Type>().write_batch(&values, levels, None)?;
+            }
+            Kind::Decimal(scale) => {
+                let values = cells
+                    .filter_map(|cell| match cell {
+                        Cell::Decimal(decimal) => Some(scaled(decimal, *scale)),
+                        _ => None,
+                    })
+                    .collect::<Result<Vec<i64>>>()?;
+                column_writer.typed::<Int64Type>().write_batch(&values, levels, None)?;
+            }
+        }
+        column_writer.close()?;
+        index += 1;
+    }
+    row_group.close()?;
+    writer.close()?;
+    Ok(())
+}
+
+fn days_since_epoch(date: NaiveDate) -> i32 {
+    i32::try_from((date - NaiveDate::default()).num_days()).unwrap_or(i32::MAX)
+}
+
+/// The decimal's value in units of 10^-scale; decimals with more digits are an error, not a loss.
+fn scaled(decimal: Decimal, scale: u32) -> Result<i64> {
+    let units = if decimal.scale() <= scale {
+        10_i128.checked_pow(scale - decimal.scale()).and_then(|factor| decimal.units().checked_mul(factor))
+    } else {
+        None
+    };
+    match units.and_then(|units| i64::try_from(units).ok()) {
+        Some(units) => Ok(units),
+        None => bail!("decimal {decimal} does not fit DECIMAL(18,{scale})"),
+    }
+}

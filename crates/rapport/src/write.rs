@@ -1,0 +1,116 @@
+//! Writing the output tables: whole or not at all.
+//!
+//! Every table is first written to a hidden temporary file in the output folder; only when all of
+//! them are complete and synced are they renamed into place. A failure on the way removes the
+//! temporary files and leaves the previous outputs untouched.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use rapport_core::engine::Enrichment;
+use rapport_core::output;
+
+use crate::cli::Format;
+
+/// Writes every table of `enrichment` into `dir` and returns the final paths.
+pub(crate) fn write_outputs(
+    dir: &Path,
+    table: &str,
+    format: Format,
+    explain: bool,
+    enrichment: &Enrichment,
+) -> Result<Vec<PathBuf>> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create output folder {}", dir.display()))?;
+    let extension = match format {
+        Format::Csv => "csv",
+        Format::Json => "json",
+        Format::Parquet => "parquet",
+    };
+    let mut staged = Staged { files: Vec::new() };
+    staged.write(dir, &format!("{table}.{extension}"), |file| match format {
+        Format::Csv => Ok(output::write_rows_csv(&enrichment.rows, file)?),
+        Format::Json => Ok(output::write_rows_json(&enrichment.rows, file)?),
+        Format::Parquet => parquet_or_error(|| crate::parquet::write_rows(&enrichment.rows, file)),
+    })?;
+    staged.write(dir, &format!("{table}_UserEntity.{extension}"), |file| match format {
+        Format::Csv => Ok(output::write_users_csv(&enrichment.users, file)?),
+        Format::Json => Ok(output::write_users_json(&enrichment.users, file)?),
+        Format::Parquet => parquet_or_error(|| crate::parquet::write_users(&enrichment.users, file)),
+    })?;
+    if explain {
+        staged.write(dir, &format!("{table}_ScoreExplanation.{extension}"), |file| match format {
+            Format::Csv => Ok(output::write_explanations_csv(&enrichment.explanations, file)?),
+            Format::Json => Ok(output::write_explanations_json(&enrichment.explanations, file)?),
+            Format::Parquet => {
+                parquet_or_error(|| crate::parquet::write_explanations(&enrichment.explanations, file))
+            }
+        })?;
+    }
+    staged.write(dir, "summary.json", |file| {
+        let mut text = serde_json::to_string_pretty(&output::summary_json(&enrichment.summary))?;
+        text.push('\n');
+        file.write_all(text.as_bytes())?;
+        Ok(())
+    })?;
+    staged.commit()
+}
+
+#[cfg(feature = "parquet")]
+fn parquet_or_error(write: impl FnOnce() -> Result<()>) -> Result<()> {
+    write()
+}
+
+#[cfg(not(feature = "parquet"))]
+fn parquet_or_error(_write: impl FnOnce() -> Result<()>) -> Result<()> {
+    anyhow::bail!("this build of rapport has no Parquet support (build with the `parquet` feature)")
+}
+
+/// Temporary files waiting to be renamed into place.
+struct Staged {
+    files: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Staged {
+    fn write(
+        &mut self,
+        dir: &Path,
+        name: &str,
+        fill: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
+    ) -> Result<()> {
+        let final_path = dir.join(name);
+        let temporary = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let result = (|| -> Result<()> {
+            let file = File::create(&temporary)?;
+            let mut writer = BufWriter::with_capacity(1 << 20, file);
+            fill(&mut writer)?;
+            let file = writer.into_inner().map_err(|error| error.into_error())?;
+            file.sync_all()?;
+            Ok(())
+        })();
+        self.files.push((temporary, final_path.clone()));
+        result.with_context(|| format!("cannot write {}", final_path.display()))
+    }
+
+    fn commit(mut self) -> Result<Vec<PathBuf>> {
+        let mut written = Vec::new();
+        while !self.files.is_empty() {
+            let (temporary, final_path) = self.files.remove(0);
+            if let Err(error) = fs::rename(&temporary, &final_path) {
+                let _ = fs::remove_file(&temporary);
+                return Err(error).with_context(|| format!("cannot move {} into place", final_path.display()));
+            }
+            written.push(final_path);
+        }
+        Ok(written)
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        for (temporary, _) in &self.files {
+            let _ = fs::remove_file(temporary);
+        }
+    }
+}
