@@ -222,6 +222,16 @@ fn check_invariants(enrichment: &Enrichment) -> Result<(), TestCaseError> {
             prop_assert!(row.days_since_last_email.is_none_or(|days| days >= 0));
             prop_assert!(row.days_since_last_meeting.is_none_or(|days| days >= 0));
             prop_assert!(row.engagement_score <= 100);
+            // Meetings are shorter than 24 h and replies have positive durations within the
+            // window (a 12-month window is at most 366 days).
+            prop_assert!(
+                row.average_meeting_minutes
+                    .is_none_or(|minutes| (0..=144_000).contains(&minutes.units()))
+            );
+            prop_assert!(
+                row.average_reply_hours
+                    .is_none_or(|hours| (0..=366 * 24 * 100).contains(&hours.units()))
+            );
             prop_assert!(
                 row.aggregation_start_date <= row.engagement_start_date || row.level != Level::Year
             );

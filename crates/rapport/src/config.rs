@@ -15,12 +15,14 @@ pub(crate) fn parse_as_of(text: &str) -> Result<i64, String> {
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc().timestamp());
     }
-    if let Some(stripped) = text.strip_suffix('Z').or_else(|| text.strip_suffix('z')) {
-        if let Ok(instant) = NaiveDateTime::parse_from_str(stripped, "%Y-%m-%dT%H:%M:%S") {
-            return Ok(instant.and_utc().timestamp());
-        }
+    if let Some(stripped) = text.strip_suffix('Z').or_else(|| text.strip_suffix('z'))
+        && let Ok(instant) = NaiveDateTime::parse_from_str(stripped, "%Y-%m-%dT%H:%M:%S")
+    {
+        return Ok(instant.and_utc().timestamp());
     }
-    Err(format!("--as-of {text:?} is not a date (YYYY-MM-DD) or a UTC instant (YYYY-MM-DDTHH:MM:SSZ)"))
+    Err(format!(
+        "--as-of {text:?} is not a date (YYYY-MM-DD) or a UTC instant (YYYY-MM-DDTHH:MM:SSZ)"
+    ))
 }
 
 /// The current instant, for runs without `--as-of`.
@@ -34,7 +36,11 @@ pub(crate) fn now() -> i64 {
 /// Builds the score weights from an optional TOML file and `FEATURE=DECIMAL` overrides.
 ///
 /// Numbers are read from their text, never through a binary float, so `0.1` stays exactly 0.1.
-pub(crate) fn load_weights(file: Option<&Path>, overrides: &[String], problems: &mut Vec<String>) -> Weights {
+pub(crate) fn load_weights(
+    file: Option<&Path>,
+    overrides: &[String],
+    problems: &mut Vec<String>,
+) -> Weights {
     let mut weights = Weights::default();
     if let Some(path) = file {
         match std::fs::read_to_string(path) {
@@ -43,7 +49,9 @@ pub(crate) fn load_weights(file: Option<&Path>, overrides: &[String], problems: 
                     problems.push(format!("{}: {error}", path.display()));
                 }
             }
-            Err(error) => problems.push(format!("cannot read weights file {}: {error}", path.display())),
+            Err(error) => {
+                problems.push(format!("cannot read weights file {}: {error}", path.display()))
+            }
         }
     }
     for assignment in overrides {
@@ -57,14 +65,18 @@ pub(crate) fn load_weights(file: Option<&Path>, overrides: &[String], problems: 
         }
     }
     if let Err(error) = weights.validate() {
-        problems.push(error);
+        match file {
+            Some(path) => problems.push(format!("{}: {error}", path.display())),
+            None => problems.push(error),
+        }
     }
     weights
 }
 
 fn apply_weights_toml(weights: &mut Weights, text: &str) -> Result<()> {
     use toml::de::{DeTable, DeValue};
-    let document = DeTable::parse(text).map_err(|error| anyhow::anyhow!("{}", error.to_string().trim_end()))?;
+    let document = DeTable::parse(text)
+        .map_err(|error| anyhow::anyhow!("{}", error.to_string().trim_end()))?;
     let mut problems = Vec::new();
     for (key, value) in document.get_ref() {
         let key = key.get_ref().as_ref();
@@ -100,13 +112,16 @@ fn apply_weights_toml(weights: &mut Weights, text: &str) -> Result<()> {
 
 /// Parses an IANA time zone name.
 pub(crate) fn parse_zone(name: &str) -> Result<chrono_tz::Tz, String> {
-    name.trim().parse::<chrono_tz::Tz>().map_err(|_| format!("--time-zone {name:?} is not an IANA time zone name"))
+    name.trim()
+        .parse::<chrono_tz::Tz>()
+        .map_err(|_| format!("--time-zone {name:?} is not an IANA time zone name"))
 }
 
 /// The number of worker threads: the flag, else every core.
 pub(crate) fn threads(flag: Option<usize>) -> usize {
-    flag.filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+    flag.filter(|&n| n > 0).unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    })
 }
 
 /// Checks that an output table name can be a file name.
@@ -136,8 +151,11 @@ mod tests {
     #[test]
     fn weights_toml_keeps_decimal_text() {
         let mut weights = Weights::default();
-        apply_weights_toml(&mut weights, "[weights]\nbreadth = 0.3\nrecency = \"0.1\"\ninitiative = 1\n")
-            .expect("valid weights");
+        apply_weights_toml(
+            &mut weights,
+            "[weights]\nbreadth = 0.3\nrecency = \"0.1\"\ninitiative = 1\n",
+        )
+        .expect("valid weights");
         let mut expected = Weights::default();
         expected.set("breadth", "0.3").expect("breadth");
         expected.set("recency", "0.1").expect("recency");
@@ -148,7 +166,8 @@ mod tests {
     #[test]
     fn weights_toml_names_every_bad_key() {
         let mut weights = Weights::default();
-        let error = apply_weights_toml(&mut weights, "[weights]\nspeed = 1\nbreadth = true\n").expect_err("bad");
+        let error = apply_weights_toml(&mut weights, "[weights]\nspeed = 1\nbreadth = true\n")
+            .expect_err("bad");
         let text = error.to_string();
         assert!(text.contains("weights.speed"), "{text}");
         assert!(text.contains("weights.breadth"), "{text}");

@@ -34,21 +34,29 @@ pub(crate) fn run(args: &EnrichArgs) -> Result<Outcome> {
         }),
         None => config::now(),
     };
-    let zone = args.time_zone.as_deref().and_then(|name| {
-        config::parse_zone(name).map_err(|problem| problems.push(problem)).ok()
-    });
+    let zone = args
+        .time_zone
+        .as_deref()
+        .and_then(|name| config::parse_zone(name).map_err(|problem| problems.push(problem)).ok());
     if let Err(problem) = config::check_table_name(&args.output_table) {
         problems.push(problem);
     }
-    let weights = config::load_weights(args.weights.as_deref(), &args.weight_overrides, &mut problems);
+    let weights =
+        config::load_weights(args.weights.as_deref(), &args.weight_overrides, &mut problems);
     if !problems.is_empty() {
         bail!("invalid configuration:\n  - {}", problems.join("\n  - "));
     }
 
     let users = customers::load_users(&args.users)?;
-    let contacts = customers::load_contacts(&args.contacts, &args.contact_email_column, &args.contact_account_column)?;
+    let contacts = customers::load_contacts(
+        &args.contacts,
+        &args.contact_email_column,
+        &args.contact_account_column,
+    )?;
     let accounts = match &args.accounts {
-        Some(path) => customers::load_accounts(path, &args.account_id_column, &args.account_domains_columns)?,
+        Some(path) => {
+            customers::load_accounts(path, &args.account_id_column, &args.account_domains_columns)?
+        }
         None => {
             if !args.account_domains_columns.is_empty() {
                 bail!("--account-domains-column needs --accounts FILE");
@@ -76,26 +84,41 @@ pub(crate) fn run(args: &EnrichArgs) -> Result<Outcome> {
     let walk = source::walk(&args.sources)?;
     let mut calendar_files = Vec::new();
     for item in walk.items.iter().filter(|item| item.kind == SourceKind::Calendar) {
-        let bytes = std::fs::read(&item.path).with_context(|| format!("cannot read {}", item.path.display()))?;
+        let bytes = std::fs::read(&item.path)
+            .with_context(|| format!("cannot read {}", item.path.display()))?;
         calendar_files.push(rapport_ingest::ics::parse_ics(&bytes));
     }
-    let (meeting_copies, calendar_skips) = calendar::expand(&calendar_files, window.start, window.end);
+    let (meeting_copies, calendar_skips) =
+        calendar::expand(&calendar_files, window.start, window.end);
     drop(calendar_files);
 
-    let mail_bytes: u64 =
-        walk.items.iter().filter(|item| item.kind != SourceKind::Calendar).map(|item| item.len).sum();
+    let mail_bytes: u64 = walk
+        .items
+        .iter()
+        .filter(|item| item.kind != SourceKind::Calendar)
+        .map(|item| item.len)
+        .sum();
     {
         let progress = Progress::start("reading mail", mail_bytes, args.quiet);
         let threads = config::threads(args.threads);
-        source::read_mail(&walk.items, threads, &mut |record| engine.push_mail(record), &|bytes| {
-            progress.add(bytes)
-        })?;
+        source::read_mail(
+            &walk.items,
+            threads,
+            &mut |record| engine.push_mail(record),
+            &|bytes| progress.add(bytes),
+        )?;
     }
     engine.push_meetings(meeting_copies, calendar_skips);
     let mut enrichment = engine.finish();
     enrichment.summary.files_ignored = walk.files_ignored;
 
-    let files = write::write_outputs(&args.out, &args.output_table, args.format, args.explain, &enrichment)?;
+    let files = write::write_outputs(
+        &args.out,
+        &args.output_table,
+        args.format,
+        args.explain,
+        &enrichment,
+    )?;
     if !args.quiet {
         print_summary(&enrichment, &files);
     }

@@ -34,19 +34,42 @@ enum Kind {
 pub(crate) fn write_rows(rows: &[Row], out: impl Write + Send) -> Result<()> {
     use Kind::{Date, Decimal, Int64, Text};
     let kinds = [
-        Text, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Date, Int64, Int64, Decimal(2), Decimal(2),
-        Date, Text,
+        Text,
+        Int64,
+        Int64,
+        Int64,
+        Int64,
+        Int64,
+        Int64,
+        Int64,
+        Int64,
+        Int64,
+        Date,
+        Int64,
+        Int64,
+        Decimal(2),
+        Decimal(2),
+        Date,
+        Text,
     ];
     write_table(&output::ROW_COLUMNS, &kinds, rows.iter().map(output::row_cells), out)
 }
 
 /// Writes the org users table.
 pub(crate) fn write_users(users: &[OrgUser], out: impl Write + Send) -> Result<()> {
-    write_table(&output::USER_COLUMNS, &[Kind::Text, Kind::Text], users.iter().map(output::user_cells), out)
+    write_table(
+        &output::USER_COLUMNS,
+        &[Kind::Text, Kind::Text],
+        users.iter().map(output::user_cells),
+        out,
+    )
 }
 
 /// Writes the score explanation table.
-pub(crate) fn write_explanations(explanations: &[Explanation], out: impl Write + Send) -> Result<()> {
+pub(crate) fn write_explanations(
+    explanations: &[Explanation],
+    out: impl Write + Send,
+) -> Result<()> {
     use Kind::{Date, Decimal, Int64, Text};
     let kinds = [Text, Text, Date, Int64, Text, Int64, Decimal(9), Int64, Int64, Decimal(4)];
     let lines = explanations.iter().flat_map(output::explanation_cells);
@@ -65,8 +88,11 @@ fn write_table<'a, const N: usize>(
         .zip(kinds)
         .enumerate()
         .map(|(index, (name, kind))| {
-            let repetition =
-                if records.iter().any(|record| record[index] == Cell::Null) { "optional" } else { "required" };
+            let repetition = if records.iter().any(|record| record[index] == Cell::Null) {
+                "optional"
+            } else {
+                "required"
+            };
             match kind {
                 Kind::Text => format!("{repetition} binary {name} (STRING);"),
                 Kind::Int64 => format!("{repetition} int64 {name};"),
@@ -75,8 +101,10 @@ fn write_table<'a, const N: usize>(
             }
         })
         .collect();
-    let schema = Arc::new(parse_message_type(&format!("message table {{ {} }}", fields.join(" ")))?);
-    let properties = Arc::new(WriterProperties::builder().set_compression(Compression::SNAPPY).build());
+    let schema =
+        Arc::new(parse_message_type(&format!("message table {{ {} }}", fields.join(" ")))?);
+    let properties =
+        Arc::new(WriterProperties::builder().set_compression(Compression::SNAPPY).build());
     let mut writer = SerializedFileWriter::new(out, schema, properties)?;
     let mut row_group = writer.next_row_group()?;
     let mut index = 0;
@@ -138,7 +166,9 @@ fn days_since_epoch(date: NaiveDate) -> i32 {
 /// The decimal's value in units of 10^-scale; decimals with more digits are an error, not a loss.
 fn scaled(decimal: Decimal, scale: u32) -> Result<i64> {
     let units = if decimal.scale() <= scale {
-        10_i128.checked_pow(scale - decimal.scale()).and_then(|factor| decimal.units().checked_mul(factor))
+        10_i128
+            .checked_pow(scale - decimal.scale())
+            .and_then(|factor| decimal.units().checked_mul(factor))
     } else {
         None
     };

@@ -23,7 +23,8 @@ struct Shared {
 impl Progress {
     /// Starts a bar over `total` bytes, unless `quiet` or stderr is not a terminal.
     pub(crate) fn start(label: &'static str, total: u64, quiet: bool) -> Progress {
-        let shared = Arc::new(Shared { done: AtomicU64::new(0), total, stop: AtomicBool::new(false) });
+        let shared =
+            Arc::new(Shared { done: AtomicU64::new(0), total, stop: AtomicBool::new(false) });
         let painter = if quiet || !std::io::stderr().is_terminal() {
             None
         } else {
@@ -56,7 +57,8 @@ fn paint_until_stopped(shared: &Shared, label: &str) {
     let mut stderr = std::io::stderr();
     while !shared.stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(150));
-        let line = render(label, shared.done.load(Ordering::Relaxed), shared.total, started.elapsed());
+        let line =
+            render(label, shared.done.load(Ordering::Relaxed), shared.total, started.elapsed());
         let _ = write!(stderr, "\r{line}\x1b[K");
         let _ = stderr.flush();
     }
@@ -68,8 +70,8 @@ fn paint_until_stopped(shared: &Shared, label: &str) {
 pub(crate) fn render(label: &str, done: u64, total: u64, elapsed: Duration) -> String {
     const WIDTH: u64 = 30;
     let done = done.min(total);
-    let filled = if total == 0 { WIDTH } else { done * WIDTH / total };
-    let percent = if total == 0 { 100 } else { done * 100 / total };
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
+    let percent = (done * 100).checked_div(total).unwrap_or(100);
     let seconds = elapsed.as_secs_f64().max(1e-3);
     let rate = done as f64 / seconds;
     let eta = if rate > 0.0 { ((total - done) as f64 / rate).ceil() as u64 } else { 0 };
@@ -89,7 +91,10 @@ mod tests {
     #[test]
     fn render_shows_share_rate_and_eta() {
         let line = render("reading", 50_000_000, 100_000_000, Duration::from_secs(2));
-        assert_eq!(line, "reading [###############...............]  50% 50.0/100.0 MB 25.0 MB/s ETA 2s");
+        assert_eq!(
+            line,
+            "reading [###############...............]  50% 50.0/100.0 MB 25.0 MB/s ETA 2s"
+        );
     }
 
     #[test]

@@ -22,7 +22,8 @@ pub(crate) fn write_outputs(
     explain: bool,
     enrichment: &Enrichment,
 ) -> Result<Vec<PathBuf>> {
-    fs::create_dir_all(dir).with_context(|| format!("cannot create output folder {}", dir.display()))?;
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create output folder {}", dir.display()))?;
     let extension = match format {
         Format::Csv => "csv",
         Format::Json => "json",
@@ -37,16 +38,24 @@ pub(crate) fn write_outputs(
     staged.write(dir, &format!("{table}_UserEntity.{extension}"), |file| match format {
         Format::Csv => Ok(output::write_users_csv(&enrichment.users, file)?),
         Format::Json => Ok(output::write_users_json(&enrichment.users, file)?),
-        Format::Parquet => parquet_or_error(|| crate::parquet::write_users(&enrichment.users, file)),
+        Format::Parquet => {
+            parquet_or_error(|| crate::parquet::write_users(&enrichment.users, file))
+        }
     })?;
     if explain {
-        staged.write(dir, &format!("{table}_ScoreExplanation.{extension}"), |file| match format {
-            Format::Csv => Ok(output::write_explanations_csv(&enrichment.explanations, file)?),
-            Format::Json => Ok(output::write_explanations_json(&enrichment.explanations, file)?),
-            Format::Parquet => {
-                parquet_or_error(|| crate::parquet::write_explanations(&enrichment.explanations, file))
-            }
-        })?;
+        staged.write(
+            dir,
+            &format!("{table}_ScoreExplanation.{extension}"),
+            |file| match format {
+                Format::Csv => Ok(output::write_explanations_csv(&enrichment.explanations, file)?),
+                Format::Json => {
+                    Ok(output::write_explanations_json(&enrichment.explanations, file)?)
+                }
+                Format::Parquet => parquet_or_error(|| {
+                    crate::parquet::write_explanations(&enrichment.explanations, file)
+                }),
+            },
+        )?;
     }
     staged.write(dir, "summary.json", |file| {
         let mut text = serde_json::to_string_pretty(&output::summary_json(&enrichment.summary))?;
@@ -99,7 +108,8 @@ impl Staged {
             let (temporary, final_path) = self.files.remove(0);
             if let Err(error) = fs::rename(&temporary, &final_path) {
                 let _ = fs::remove_file(&temporary);
-                return Err(error).with_context(|| format!("cannot move {} into place", final_path.display()));
+                return Err(error)
+                    .with_context(|| format!("cannot move {} into place", final_path.display()));
             }
             written.push(final_path);
         }

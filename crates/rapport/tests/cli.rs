@@ -35,9 +35,14 @@ impl Scratch {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_rapport")).current_dir(self.dir.path()).args(args).output().expect("run rapport")
+        Command::new(env!("CARGO_BIN_EXE_rapport"))
+            .current_dir(self.dir.path())
+            .args(args)
+            .output()
+            .expect("run rapport")
     }
 
+    /// Runs `rapport enrich` on the scratch inputs; `extra` may override `--as-of` and `--out`.
     fn enrich(&self, extra: &[&str]) -> Output {
         let mut args = vec![
             "enrich",
@@ -47,12 +52,14 @@ impl Scratch {
             "contacts.csv",
             "--source",
             "mail",
-            "--as-of",
-            "2001-12-31",
-            "--out",
-            "out",
             "--quiet",
         ];
+        if !extra.contains(&"--as-of") {
+            args.extend_from_slice(&["--as-of", "2001-12-31"]);
+        }
+        if !extra.contains(&"--out") {
+            args.extend_from_slice(&["--out", "out"]);
+        }
         args.extend_from_slice(extra);
         self.run(&args)
     }
@@ -90,9 +97,10 @@ fn enrich_writes_the_three_tables() {
     assert_eq!(lines.next(), None);
     let users = std::fs::read_to_string(scratch.path("out/Office_UserEntity.csv")).expect("users");
     assert_eq!(users, "Email,DirectoryId\nalice@org.example,\nbob@org.example,\n");
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(scratch.path("out/summary.json")).expect("summary"))
-            .expect("summary is JSON");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(scratch.path("out/summary.json")).expect("summary"),
+    )
+    .expect("summary is JSON");
     assert_eq!(summary["accounts_enriched"], 1);
     assert_eq!(summary["accounts_total"], 1);
     assert_eq!(summary["emails_processed"], 1);
@@ -106,8 +114,10 @@ fn json_and_parquet_formats_write_their_files() {
     let scratch = Scratch::new();
     let output = scratch.enrich(&["--format", "json", "--explain"]);
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
-    let rows: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(scratch.path("out/Office.json")).expect("json")).expect("JSON");
+    let rows: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(scratch.path("out/Office.json")).expect("json"),
+    )
+    .expect("JSON");
     assert_eq!(rows[0]["AccountId"], "A1");
     assert_eq!(rows[0]["DaysSinceLastMeeting"], serde_json::Value::Null);
     assert!(scratch.path("out/Office_ScoreExplanation.json").exists());
@@ -121,7 +131,11 @@ fn json_and_parquet_formats_write_their_files() {
 fn missing_contact_column_is_a_usage_error() {
     let scratch = Scratch::new();
     let output = scratch.enrich(&["--contact-account-column", "Company"]);
-    assert_usage_error(&output, &["contacts.csv", "no column named \"Company\"", "Email,AccountId"], &scratch.path("out"));
+    assert_usage_error(
+        &output,
+        &["contacts.csv", "no column named \"Company\"", "Email,AccountId"],
+        &scratch.path("out"),
+    );
 }
 
 #[test]
@@ -135,7 +149,15 @@ fn unreadable_source_is_a_usage_error() {
 fn unreadable_users_file_is_a_usage_error() {
     let scratch = Scratch::new();
     let output = scratch.run(&[
-        "enrich", "--users", "missing.txt", "--contacts", "contacts.csv", "--source", "mail", "--out", "out",
+        "enrich",
+        "--users",
+        "missing.txt",
+        "--contacts",
+        "contacts.csv",
+        "--source",
+        "mail",
+        "--out",
+        "out",
     ]);
     assert_usage_error(&output, &["cannot read missing.txt"], &scratch.path("out"));
 }
@@ -168,8 +190,19 @@ fn bad_as_of_date_is_a_usage_error() {
 fn every_configuration_problem_is_reported_at_once() {
     let scratch = Scratch::new();
     scratch.write("weights.toml", "[weights]\nrecency = -1\n");
-    let output = scratch.enrich(&["--as-of", "yesterday", "--weights", "weights.toml", "--output-table", "a/b"]);
-    assert_usage_error(&output, &["--as-of \"yesterday\"", "weights.toml", "--output-table \"a/b\""], &scratch.path("out"));
+    let output = scratch.enrich(&[
+        "--as-of",
+        "yesterday",
+        "--weights",
+        "weights.toml",
+        "--output-table",
+        "a/b",
+    ]);
+    assert_usage_error(
+        &output,
+        &["--as-of \"yesterday\"", "weights.toml", "--output-table \"a/b\""],
+        &scratch.path("out"),
+    );
 }
 
 #[test]

@@ -79,7 +79,14 @@ pub fn parse_list(value: &[u8], out: &mut Vec<String>) {
             b' ' | b'\t' | b'\r' | b'\n' => index += 1,
             _ => {
                 bare_start.get_or_insert(index);
+                // Skip the whole run of ordinary bytes at once: they only extend the entry.
                 index += 1;
+                while value
+                    .get(index)
+                    .is_some_and(|&byte| BYTE_CLASS[usize::from(byte)] == ORDINARY)
+                {
+                    index += 1;
+                }
                 bare_end = index;
             }
         }
@@ -110,45 +117,106 @@ fn push_address(candidate: &[u8], out: &mut Vec<String>) {
 
 /// Turns the text that should hold one address into the normalized address, or `None`.
 fn candidate_to_address(candidate: &[u8]) -> Option<String> {
-    if candidate.contains(&b'(') {
-        // Rare: a comment inside the address text. Copying is fine off the common path.
-        let without_comments = remove_comments(candidate);
-        return bare_to_address(&without_comments);
+    match validate(candidate) {
+        Validation::Valid(address) => Some(lowercase(address)),
+        Validation::Invalid => None,
+        Validation::HasComment => {
+            // Rare: a comment inside the address text. Copying is fine off the common path.
+            let without_comments = remove_comments(candidate);
+            match validate(&without_comments) {
+                Validation::Valid(address) => Some(lowercase(address)),
+                Validation::Invalid | Validation::HasComment => None,
+            }
+        }
     }
-    bare_to_address(candidate)
 }
 
-/// Trims, drops an obsolete route (`@a,@b:`), validates and lowercases a comment-free candidate.
-fn bare_to_address(candidate: &[u8]) -> Option<String> {
+/// What [`validate`] found.
+enum Validation<'a> {
+    /// The trimmed address, not yet lowercased.
+    Valid(&'a [u8]),
+    /// Not an address.
+    Invalid,
+    /// A `(` inside: comments must be removed first.
+    HasComment,
+}
+
+/// Trims a candidate, drops an obsolete route (`@a,@b:`), and checks it in one pass: exactly one
+/// `@` with text on both sides, and no white space, control character or one of `<>(),;`.
+fn validate(candidate: &[u8]) -> Validation<'_> {
     let mut address = trim_quotes_and_space(candidate);
     if address.first() == Some(&b'@')
         && let Some(colon) = address.iter().rposition(|&byte| byte == b':')
     {
         address = trim_quotes_and_space(address.get(colon + 1..).unwrap_or_default());
     }
-    let mut n_at = 0;
-    for &byte in address {
-        match byte {
-            b'@' => n_at += 1,
-            b'<' | b'>' | b'(' | b')' | b',' | b';' => return None,
-            _ if byte.is_ascii_whitespace() || byte.is_ascii_control() => return None,
-            _ => {}
+    let mut at_index = None;
+    let mut is_valid = true;
+    for (index, &byte) in address.iter().enumerate() {
+        match BYTE_CLASS[usize::from(byte)] {
+            ORDINARY | QUOTE | SPECIAL_IN_LIST => {}
+            AT if at_index.is_none() => at_index = Some(index),
+            // A comment anywhere decides, even after a space (`a@b (Name)`).
+            OPEN_COMMENT => return Validation::HasComment,
+            _ => is_valid = false,
         }
     }
-    let at = address.iter().position(|&byte| byte == b'@')?;
-    if n_at != 1 || at == 0 || at + 1 == address.len() {
-        return None;
+    match at_index {
+        Some(at) if is_valid && at > 0 && at + 1 < address.len() => Validation::Valid(address),
+        _ => Validation::Invalid,
     }
-    Some(lowercase(address))
 }
+
+/// Byte classes for the scanners: ordinary address text, or one of the bytes that need care.
+const ORDINARY: u8 = 0;
+/// `@`.
+const AT: u8 = 1;
+/// `(`.
+const OPEN_COMMENT: u8 = 2;
+/// `"` and `'`: allowed inside an address, special at the ends and in lists.
+const QUOTE: u8 = 3;
+/// White space and control characters.
+const SPACE: u8 = 4;
+/// `<>),;`: structure, never inside an address.
+const SPECIAL: u8 = 5;
+/// `:[]\\`: structure in lists (groups, domain literals, escapes), allowed inside an address.
+const SPECIAL_IN_LIST: u8 = 6;
+
+/// The class of every byte value.
+static BYTE_CLASS: [u8; 256] = {
+    let mut classes = [ORDINARY; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        classes[byte] = SPACE;
+        byte += 1;
+    }
+    classes[b' ' as usize] = SPACE;
+    classes[0x7f] = SPACE;
+    classes[b'@' as usize] = AT;
+    classes[b'(' as usize] = OPEN_COMMENT;
+    classes[b'"' as usize] = QUOTE;
+    classes[b'\'' as usize] = QUOTE;
+    classes[b'<' as usize] = SPECIAL;
+    classes[b'>' as usize] = SPECIAL;
+    classes[b')' as usize] = SPECIAL;
+    classes[b',' as usize] = SPECIAL;
+    classes[b';' as usize] = SPECIAL;
+    classes[b':' as usize] = SPECIAL_IN_LIST;
+    classes[b'[' as usize] = SPECIAL_IN_LIST;
+    classes[b']' as usize] = SPECIAL_IN_LIST;
+    classes[b'\\' as usize] = SPECIAL_IN_LIST;
+    classes
+};
 
 /// Lowercases address bytes into a string; invalid UTF-8 is replaced, not rejected, so that the
 /// same 8-bit address always gives the same string.
 fn lowercase(address: &[u8]) -> String {
     if address.is_ascii() {
-        let mut text = String::with_capacity(address.len());
-        text.extend(address.iter().map(|&byte| char::from(byte.to_ascii_lowercase())));
-        text
+        // ASCII bytes are valid UTF-8, so the conversion below never falls back.
+        match String::from_utf8(address.to_ascii_lowercase()) {
+            Ok(text) => text,
+            Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
+        }
     } else {
         String::from_utf8_lossy(address).to_lowercase()
     }

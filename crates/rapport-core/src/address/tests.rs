@@ -54,6 +54,16 @@ fn normalize_rejects_non_addresses() {
     check_normalize("Alice <>", None);
     check_normalize("a@x.org, b@y.org", None);
     check_normalize("undisclosed-recipients:;", None);
+    check_normalize("a\u{1}b@x.org", None);
+    check_normalize("a\u{7f}b@x.org", None);
+    check_normalize("a)b@x.org", None);
+}
+
+#[test]
+fn normalize_keeps_other_printable_bytes() {
+    check_normalize("a:b@x.org", Some("a:b@x.org"));
+    check_normalize("o'brien@x.org", Some("o'brien@x.org"));
+    check_normalize("a@[10.0.0.1]", Some("a@[10.0.0.1]"));
 }
 
 #[test]

@@ -209,10 +209,10 @@ pub fn load_accounts(
 /// Splits a domain cell on `;`, `,` and white space and cleans each part (see `clean_domain`).
 pub fn split_domains(cell: &str, out: &mut Vec<String>) {
     for part in cell.split(|c: char| c == ';' || c == ',' || c.is_whitespace()) {
-        if let Some(domain) = clean_domain(part) {
-            if !out.contains(&domain) {
-                out.push(domain);
-            }
+        if let Some(domain) = clean_domain(part)
+            && !out.contains(&domain)
+        {
+            out.push(domain);
         }
     }
 }

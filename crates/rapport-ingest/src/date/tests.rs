@@ -46,6 +46,9 @@ fn two_and_three_digit_years() {
     check("1 Jan 69 00:00:00 +0000", Some(-31_536_000));
     check("1 Jan 99 00:00:00 +0000", Some(915_148_800));
     check("18 Dec 100 03:33:00 +0000", Some(BASE));
+    // Four digits are taken as written, zero-padded or not (found by fuzzing).
+    check("Wed, 17 May 0020 19:18:39 -0400", Some(-61_524_146_481));
+    check("1 Jan 0000 00:00:00 +0000", Some(-62_167_219_200));
     check("1 Jan 5 00:00:00 +0000", None);
     check("1 Jan 20000 00:00:00 +0000", None);
 }

@@ -40,18 +40,14 @@ pub fn parse_message(bytes: &[u8]) -> MailRecord {
             4 if name.eq_ignore_ascii_case(b"date") => {
                 first_date.get_or_insert(value);
             }
-            4 if name.eq_ignore_ascii_case(b"from") => {
-                if !seen_from {
-                    seen_from = true;
-                    copy.sender = first_address(value, &mut copy.recipients);
-                }
+            4 if !seen_from && name.eq_ignore_ascii_case(b"from") => {
+                seen_from = true;
+                copy.sender = first_address(value, &mut copy.recipients);
             }
             7 if name.eq_ignore_ascii_case(b"list-id") => copy.automated = true,
-            10 if name.eq_ignore_ascii_case(b"message-id") => {
-                if !seen_message_id {
-                    seen_message_id = true;
-                    copy.message_id = message_id(value);
-                }
+            10 if !seen_message_id && name.eq_ignore_ascii_case(b"message-id") => {
+                seen_message_id = true;
+                copy.message_id = message_id(value);
             }
             10 if name.eq_ignore_ascii_case(b"references") => {
                 if let Some(id) = AngleIds(value).last() {
@@ -67,27 +63,26 @@ pub fn parse_message(bytes: &[u8]) -> MailRecord {
                     copy.automated = true;
                 }
             }
-            11 if name.eq_ignore_ascii_case(b"in-reply-to") => {
-                // Several In-Reply-To fields are joined: the first id over all of them wins.
-                if reply_to_id.is_none() {
-                    reply_to_id = AngleIds(value).next();
-                }
+            // Several In-Reply-To fields are joined: the first id over all of them wins.
+            11 if reply_to_id.is_none() && name.eq_ignore_ascii_case(b"in-reply-to") => {
+                reply_to_id = AngleIds(value).next();
             }
-            12 if name.eq_ignore_ascii_case(b"content-type") => {
-                if first_token(value).eq_ignore_ascii_case(b"text/calendar") {
-                    copy.automated = true;
-                }
+            12 if name.eq_ignore_ascii_case(b"content-type")
+                && first_token(value).eq_ignore_ascii_case(b"text/calendar") =>
+            {
+                copy.automated = true;
             }
-            13 if name.eq_ignore_ascii_case(b"content-class") => {
-                if first_token(value).eq_ignore_ascii_case(b"urn:content-classes:calendarmessage") {
-                    copy.automated = true;
-                }
+            13 if name.eq_ignore_ascii_case(b"content-class")
+                && first_token(value)
+                    .eq_ignore_ascii_case(b"urn:content-classes:calendarmessage") =>
+            {
+                copy.automated = true;
             }
-            14 if name.eq_ignore_ascii_case(b"auto-submitted") => {
-                // Parameters after `;` and comments are not part of the keyword.
-                if !first_token(value).eq_ignore_ascii_case(b"no") {
-                    copy.automated = true;
-                }
+            // Parameters after `;` and comments are not part of the keyword.
+            14 if name.eq_ignore_ascii_case(b"auto-submitted")
+                && !first_token(value).eq_ignore_ascii_case(b"no") =>
+            {
+                copy.automated = true;
             }
             16 if name.eq_ignore_ascii_case(b"list-unsubscribe") => copy.automated = true,
             _ => {}
@@ -298,7 +293,11 @@ fn skip_comment(bytes: &[u8], open: usize) -> usize {
 /// Header bytes as a string; invalid UTF-8 is replaced so that the same bytes always give the same
 /// string.
 fn lossy_string(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    // The strict check is the fast path: ids are almost always ASCII.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// Removes repeated strings, keeping the first of each in order.

@@ -53,7 +53,8 @@ fn sample_mbox(n: usize, crlf: bool) -> Vec<u8> {
     let eol = if crlf { "\r\n" } else { "\n" };
     let mut mbox = format!("junk before{eol}{eol}").into_bytes();
     for index in 0..n {
-        let body = "x".repeat(index % 17 * 13);
+        // Never empty: `From in body` must not follow an empty line.
+        let body = "x".repeat(index % 17 * 13 + 1);
         mbox.extend_from_slice(
             format!("From s{index} Mon{eol}Id: {index}{eol}{eol}{body}{eol}From in body{eol}{eol}")
                 .as_bytes(),

@@ -147,8 +147,11 @@ fn read_mail_with(
         let mut planner =
             Planner { items, limits, position: 0, n_units: 0, chunks: VecDeque::new() };
         let mut plan_failure = None;
+        // Units are numbered when planned (a big mbox plans all its units at once) but counted
+        // in flight only once sent.
+        let mut n_sent = 0;
         while reorder.failure.is_none() {
-            while planner.n_units - reorder.next_index >= max_in_flight {
+            while n_sent - reorder.next_index >= max_in_flight {
                 let Ok(result) = result_receiver.recv() else { break };
                 reorder.insert(result, on_record, on_bytes);
             }
@@ -157,6 +160,7 @@ fn read_mail_with(
                     if unit_sender.send(unit).is_err() {
                         break;
                     }
+                    n_sent += 1;
                 }
                 Ok(None) => break,
                 Err(error) => {
@@ -167,7 +171,7 @@ fn read_mail_with(
         }
         // Closing the channel lets the workers stop once the units already sent are done.
         drop(unit_sender);
-        while reorder.next_index < planner.n_units && reorder.failure.is_none() {
+        while reorder.next_index < n_sent && reorder.failure.is_none() {
             let Ok(result) = result_receiver.recv() else { break };
             reorder.insert(result, on_record, on_bytes);
         }
@@ -196,18 +200,26 @@ enum Piece<'a> {
     Chunk { data: Arc<FileBytes>, range: Range<usize> },
 }
 
-/// What a worker sends back: the unit's index, its bytes, and its records or the I/O error
-/// (or the payload of a panic, re-raised on the calling thread).
-type UnitResult = (usize, u64, thread::Result<Result<Vec<MailRecord>, Error>>);
+/// What a worker sends back: the unit's index, its bytes, and what reading gave (or the payload
+/// of a panic, re-raised on the calling thread).
+type UnitResult = (usize, u64, thread::Result<UnitOutput>);
+
+/// The records of a unit's pieces, up to the first piece that could not be read, and its error.
+struct UnitOutput {
+    /// The records, in order.
+    records: Vec<MailRecord>,
+    /// The error of the piece that stopped the unit, if any.
+    failure: Option<Error>,
+}
 
 /// A worker: takes units until the channel closes, sends back each unit's records.
 fn work(units: &Mutex<Receiver<Unit<'_>>>, results: &mpsc::Sender<UnitResult>, limits: Limits) {
     loop {
         // The lock is released at the end of this statement, before the unit is parsed.
-        let unit = match units.lock() {
-            Ok(receiver) => receiver.recv(),
-            Err(_) => return,
-        };
+        // Workers stop only when the channel closes: the lock cannot be poisoned by a panic while
+        // parsing (panics are caught below, outside the lock), and a poisoned lock would still
+        // guard a sound receiver.
+        let unit = units.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
         let Ok(unit) = unit else { return };
         // A panic is a bug; it is carried to the calling thread instead of leaving it waiting
         // for a result that would never come.
@@ -219,10 +231,20 @@ fn work(units: &Mutex<Receiver<Unit<'_>>>, results: &mpsc::Sender<UnitResult>, l
     }
 }
 
-/// Reads and parses every piece of a unit.
-fn read_unit(unit: &Unit<'_>, limits: Limits) -> Result<Vec<MailRecord>, Error> {
+/// Reads and parses every piece of a unit, stopping at the first piece that cannot be read.
+fn read_unit(unit: &Unit<'_>, limits: Limits) -> UnitOutput {
     let mut records = Vec::new();
-    for piece in &unit.pieces {
+    let failure = read_pieces(&unit.pieces, limits, &mut records).err();
+    UnitOutput { records, failure }
+}
+
+/// Reads and parses `pieces` into `records`.
+fn read_pieces(
+    pieces: &[Piece<'_>],
+    limits: Limits,
+    records: &mut Vec<MailRecord>,
+) -> Result<(), Error> {
+    for piece in pieces {
         match piece {
             Piece::File(item) => {
                 if item.kind == SourceKind::Calendar {
@@ -243,7 +265,7 @@ fn read_unit(unit: &Unit<'_>, limits: Limits) -> Result<Vec<MailRecord>, Error> 
             }
         }
     }
-    Ok(records)
+    Ok(())
 }
 
 /// Cuts the mail items into units, in input order.
@@ -322,7 +344,7 @@ impl<'a> Planner<'a> {
 /// Puts unit results back into input order and hands them out.
 struct Reorder {
     /// Results that arrived before an earlier unit's.
-    pending: BTreeMap<usize, (u64, Result<Vec<MailRecord>, Error>)>,
+    pending: BTreeMap<usize, (u64, UnitOutput)>,
     /// The index of the next unit to hand out.
     next_index: usize,
     /// The first error in input order; nothing after it is handed out.
@@ -337,21 +359,19 @@ impl Reorder {
         on_record: &mut dyn FnMut(MailRecord),
         on_bytes: &dyn Fn(u64),
     ) {
-        let records = match outcome {
-            Ok(records) => records,
+        let output = match outcome {
+            Ok(output) => output,
             Err(panic_payload) => std::panic::resume_unwind(panic_payload),
         };
-        self.pending.insert(index, (n_bytes, records));
+        self.pending.insert(index, (n_bytes, output));
         while self.failure.is_none()
-            && let Some((n_bytes, records)) = self.pending.remove(&self.next_index)
+            && let Some((n_bytes, output)) = self.pending.remove(&self.next_index)
         {
             self.next_index += 1;
-            match records {
-                Ok(records) => {
-                    records.into_iter().for_each(&mut *on_record);
-                    on_bytes(n_bytes);
-                }
-                Err(error) => self.failure = Some(error),
+            output.records.into_iter().for_each(&mut *on_record);
+            match output.failure {
+                None => on_bytes(n_bytes),
+                Some(error) => self.failure = Some(error),
             }
         }
     }

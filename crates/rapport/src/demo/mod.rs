@@ -23,7 +23,8 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
         None => std::env::temp_dir().join(format!("rapport-demo-{}", std::process::id())),
     };
     let corpus = dir.join("corpus");
-    std::fs::create_dir_all(&corpus).with_context(|| format!("cannot create {}", corpus.display()))?;
+    std::fs::create_dir_all(&corpus)
+        .with_context(|| format!("cannot create {}", corpus.display()))?;
     let files = generate::generate(&corpus, as_of)
         .with_context(|| format!("cannot write the demo corpus into {}", corpus.display()))?;
     let out = dir.join("out");
@@ -74,10 +75,18 @@ fn render(rows: &[Row], top: usize, corpus: &std::path::Path, files: &[PathBuf])
 fn table(rows: Vec<&Row>) -> String {
     let mut text = format!(
         "{:<12} {:>5} {:>9} {:>11} {:>11} {:>13} {:>15} {:>18}\n",
-        "Account", "Score", "Emails to", "Emails from", "Meetings to", "Meetings from", "Days since mail", "Days since meeting"
+        "Account",
+        "Score",
+        "Emails to",
+        "Emails from",
+        "Meetings to",
+        "Meetings from",
+        "Days since mail",
+        "Days since meeting"
     );
     for row in rows {
-        let days = |value: Option<i64>| value.map_or_else(|| "-".to_owned(), |days| days.to_string());
+        let days =
+            |value: Option<i64>| value.map_or_else(|| "-".to_owned(), |days| days.to_string());
         text.push_str(&format!(
             "{:<12} {:>5} {:>9} {:>11} {:>11} {:>13} {:>15} {:>18}\n",
             row.account_id,
