@@ -8,8 +8,10 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result, anyhow, bail};
 use rapport_core::calendar;
 use rapport_core::engine::{Engine, Enrichment, Options};
+use rapport_core::model::{MeetingCopy, SkipCounts};
+use rapport_core::period::Window;
 use rapport_ingest::customers::{self, Loaded};
-use rapport_ingest::source::{self, SourceKind};
+use rapport_ingest::source::{self, SourceItem, SourceKind};
 
 use crate::cli::EnrichArgs;
 use crate::config;
@@ -82,32 +84,31 @@ pub(crate) fn run(args: &EnrichArgs) -> Result<Outcome> {
     let window = engine.window();
 
     let walk = source::walk(&args.sources)?;
-    let mut calendar_files = Vec::new();
-    for item in walk.items.iter().filter(|item| item.kind == SourceKind::Calendar) {
-        let bytes = std::fs::read(&item.path)
-            .with_context(|| format!("cannot read {}", item.path.display()))?;
-        calendar_files.push(rapport_ingest::ics::parse_ics(&bytes));
-    }
-    let (meeting_copies, calendar_skips) =
-        calendar::expand(&calendar_files, window.start, window.end);
-    drop(calendar_files);
-
     let mail_bytes: u64 = walk
         .items
         .iter()
         .filter(|item| item.kind != SourceKind::Calendar)
         .map(|item| item.len)
         .sum();
-    {
+    // Calendars are read and expanded on their own thread while the mail is read.
+    let (meeting_copies, calendar_skips) = std::thread::scope(|scope| -> Result<_> {
+        let calendars = scope.spawn(|| read_calendars(&walk.items, window));
         let progress = Progress::start("reading mail", mail_bytes, args.quiet);
         let threads = config::threads(args.threads);
-        source::read_mail(
+        let mail = source::read_mail(
             &walk.items,
             threads,
             &mut |record| engine.push_mail(record),
             &|bytes| progress.add(bytes),
-        )?;
-    }
+        );
+        drop(progress);
+        let calendars = match calendars.join() {
+            Ok(calendars) => calendars,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        mail?;
+        calendars
+    })?;
     engine.push_meetings(meeting_copies, calendar_skips);
     let mut enrichment = engine.finish();
     enrichment.summary.files_ignored = walk.files_ignored;
@@ -123,6 +124,17 @@ pub(crate) fn run(args: &EnrichArgs) -> Result<Outcome> {
         print_summary(&enrichment, &files);
     }
     Ok(Outcome { enrichment, files })
+}
+
+/// Reads every calendar item and expands its events inside the window.
+fn read_calendars(items: &[SourceItem], window: Window) -> Result<(Vec<MeetingCopy>, SkipCounts)> {
+    let mut calendar_files = Vec::new();
+    for item in items.iter().filter(|item| item.kind == SourceKind::Calendar) {
+        let bytes = std::fs::read(&item.path)
+            .with_context(|| format!("cannot read {}", item.path.display()))?;
+        calendar_files.push(rapport_ingest::ics::parse_ics(&bytes));
+    }
+    Ok(calendar::expand(&calendar_files, window.start, window.end))
 }
 
 fn report_warnings(warnings: &[customers::Warning]) {

@@ -250,9 +250,12 @@ fn csv_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
 }
 
 fn csv_cells(line: &str) -> Vec<String> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(line.as_bytes());
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(line.as_bytes());
     match reader.byte_records().next() {
-        Some(Ok(record)) => record.iter().map(|cell| String::from_utf8_lossy(cell).into_owned()).collect(),
+        Some(Ok(record)) => {
+            record.iter().map(|cell| String::from_utf8_lossy(cell).into_owned()).collect()
+        }
         _ => Vec::new(),
     }
 }

@@ -20,7 +20,8 @@ fn users_text_file_skips_comments_and_bad_lines() {
 
 #[test]
 fn users_csv_is_recognized_by_its_email_cell() {
-    let users = file("\u{feff}Name, EMAIL ,DirectoryId\nA,a@org.example,id-1\nB,b@org.example,\nC,bad,x\n");
+    let users =
+        file("\u{feff}Name, EMAIL ,DirectoryId\nA,a@org.example,id-1\nB,b@org.example,\nC,bad,x\n");
     let loaded = load_users(users.path()).expect("load");
     assert_eq!(
         loaded.items,
@@ -37,7 +38,10 @@ fn users_csv_is_recognized_by_its_email_cell() {
 fn contacts_use_mapped_columns_case_insensitively() {
     let contacts = file("mail,Account\n\"Doe, Jane\" <Jane@Client.example>,  A1 \nx@y.example,\n");
     let loaded = load_contacts(contacts.path(), "Mail", "account").expect("load");
-    assert_eq!(loaded.items, vec![Contact { email: "jane@client.example".into(), account_id: "A1".into() }]);
+    assert_eq!(
+        loaded.items,
+        vec![Contact { email: "jane@client.example".into(), account_id: "A1".into() }]
+    );
     assert_eq!(loaded.warnings.len(), 1);
 }
 
@@ -53,8 +57,11 @@ fn missing_column_names_the_file_and_the_column() {
 
 #[test]
 fn accounts_merge_several_domain_columns() {
-    let accounts = file("AccountId,Domains,Web\nA1,\"contoso.example; @Fabrikam.example.\",https://www.contoso.example:443/about\n,x.example,\n");
-    let loaded = load_accounts(accounts.path(), "AccountId", &["Domains".into(), "web".into()]).expect("load");
+    let accounts = file(
+        "AccountId,Domains,Web\nA1,\"contoso.example; @Fabrikam.example.\",https://www.contoso.example:443/about\n,x.example,\n",
+    );
+    let loaded = load_accounts(accounts.path(), "AccountId", &["Domains".into(), "web".into()])
+        .expect("load");
     assert_eq!(
         loaded.items,
         vec![Account {

@@ -45,6 +45,16 @@ pub fn chunk_boundaries(bytes: &[u8], n_chunks: usize) -> Vec<usize> {
     offsets
 }
 
+/// The start of the last message in `bytes` that begins after `from` (a `From ` line after an
+/// empty line), for cutting a file read in blocks at a message boundary.
+pub fn last_message_start(bytes: &[u8], from: usize) -> Option<usize> {
+    let haystack = bytes.get(from..)?;
+    memmem::rfind_iter(haystack, SEPARATOR)
+        .map(|offset| from + offset)
+        .find(|&newline| follows_empty_line(bytes, newline))
+        .map(|newline| newline + 1)
+}
+
 /// The iterator of `messages`.
 struct Messages<'a> {
     bytes: &'a [u8],

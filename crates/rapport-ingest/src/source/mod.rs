@@ -1,19 +1,19 @@
 //! Finding the mail and calendar files of the `--source` paths, and reading the mail ones in
 //! parallel while handing their records out in input order.
 //!
-//! Walking follows metrics.md §8 (Sources). Reading maps big files instead of copying them, cuts
-//! big mbox files into work units at message boundaries, parses the units on worker threads and
-//! reorders the results, so that records come out exactly as a single-threaded read would give
-//! them: sources in the given order, files in walk order, messages in file order.
+//! Walking follows metrics.md §8 (Sources). Reading streams big mbox files in blocks cut at
+//! message boundaries (never the whole file in memory, and no memory map whose pages would count
+//! against the run's memory), parses the blocks on worker threads and reorders the results, so
+//! that records come out exactly as a single-threaded read would give them: sources in the given
+//! order, files in walk order, messages in file order.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::Read;
-use std::ops::{Deref, Range};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
 use std::thread;
 
 use rapport_core::model::MailRecord;
@@ -79,7 +79,7 @@ pub fn walk(sources: &[PathBuf]) -> Result<Walk, Error> {
 /// `threads` worker threads, and calls `on_record` on the calling thread in input order: items in
 /// order, messages in file order.
 ///
-/// Big mbox files are cut into work units of about 32 MiB at message boundaries; small
+/// Big mbox files are read in blocks of about 32 MiB cut at message boundaries; small
 /// files are read in groups. At most two units per thread are in flight, so memory stays bounded
 /// whatever the input size. `on_bytes(n)` reports progress: the bytes of each unit once its
 /// records have been handed out (they add up to the sizes of the mail items). An item that
@@ -106,8 +106,6 @@ struct Limits {
     /// ...or this many files, so that a Maildir of small messages does not cost a channel round
     /// trip per message.
     group_files: usize,
-    /// Files up to this size are copied into memory; larger ones are mapped.
-    map_above_bytes: u64,
 }
 
 /// The limits of a real run: units big enough that channel traffic is negligible, small enough
@@ -117,7 +115,6 @@ const LIMITS: Limits = Limits {
     split_above_bytes: 48 << 20,
     group_bytes: 4 << 20,
     group_files: 256,
-    map_above_bytes: 1 << 20,
 };
 
 /// `read_mail` with explicit limits (tests use small ones).
@@ -139,13 +136,12 @@ fn read_mail_with(
         for _ in 0..threads {
             let result_sender = result_sender.clone();
             let unit_receiver = &unit_receiver;
-            scope.spawn(move || work(unit_receiver, &result_sender, limits));
+            scope.spawn(move || work(unit_receiver, &result_sender));
         }
         drop(result_sender);
 
         let mut reorder = Reorder { pending: BTreeMap::new(), next_index: 0, failure: None };
-        let mut planner =
-            Planner { items, limits, position: 0, n_units: 0, chunks: VecDeque::new() };
+        let mut planner = Planner { items, limits, position: 0, n_units: 0, big_mbox: None };
         let mut plan_failure = None;
         // Units are numbered when planned (a big mbox plans all its units at once) but counted
         // in flight only once sent.
@@ -196,8 +192,8 @@ struct Unit<'a> {
 enum Piece<'a> {
     /// A whole file, opened by the worker.
     File(&'a SourceItem),
-    /// A part of a big mbox mapped by the planner, cut at message boundaries.
-    Chunk { data: Arc<FileBytes>, range: Range<usize> },
+    /// A block of a big mbox read by the planner, cut at message boundaries.
+    Block(Vec<u8>),
 }
 
 /// What a worker sends back: the unit's index, its bytes, and what reading gave (or the payload
@@ -213,7 +209,7 @@ struct UnitOutput {
 }
 
 /// A worker: takes units until the channel closes, sends back each unit's records.
-fn work(units: &Mutex<Receiver<Unit<'_>>>, results: &mpsc::Sender<UnitResult>, limits: Limits) {
+fn work(units: &Mutex<Receiver<Unit<'_>>>, results: &mpsc::Sender<UnitResult>) {
     loop {
         // The lock is released at the end of this statement, before the unit is parsed.
         // Workers stop only when the channel closes: the lock cannot be poisoned by a panic while
@@ -223,8 +219,7 @@ fn work(units: &Mutex<Receiver<Unit<'_>>>, results: &mpsc::Sender<UnitResult>, l
         let Ok(unit) = unit else { return };
         // A panic is a bug; it is carried to the calling thread instead of leaving it waiting
         // for a result that would never come.
-        let records =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_unit(&unit, limits)));
+        let records = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_unit(&unit)));
         if results.send((unit.index, unit.n_bytes, records)).is_err() {
             return;
         }
@@ -232,25 +227,21 @@ fn work(units: &Mutex<Receiver<Unit<'_>>>, results: &mpsc::Sender<UnitResult>, l
 }
 
 /// Reads and parses every piece of a unit, stopping at the first piece that cannot be read.
-fn read_unit(unit: &Unit<'_>, limits: Limits) -> UnitOutput {
+fn read_unit(unit: &Unit<'_>) -> UnitOutput {
     let mut records = Vec::new();
-    let failure = read_pieces(&unit.pieces, limits, &mut records).err();
+    let failure = read_pieces(&unit.pieces, &mut records).err();
     UnitOutput { records, failure }
 }
 
 /// Reads and parses `pieces` into `records`.
-fn read_pieces(
-    pieces: &[Piece<'_>],
-    limits: Limits,
-    records: &mut Vec<MailRecord>,
-) -> Result<(), Error> {
+fn read_pieces(pieces: &[Piece<'_>], records: &mut Vec<MailRecord>) -> Result<(), Error> {
     for piece in pieces {
         match piece {
             Piece::File(item) => {
                 if item.kind == SourceKind::Calendar {
                     continue;
                 }
-                let data = load(&item.path, limits.map_above_bytes)?;
+                let data = fs::read(&item.path).map_err(io_error(&item.path))?;
                 match item.kind {
                     SourceKind::Mbox => {
                         records.extend(mbox::messages(&data).map(mail::parse_message))
@@ -259,10 +250,7 @@ fn read_pieces(
                     SourceKind::Calendar => {}
                 }
             }
-            Piece::Chunk { data, range } => {
-                let chunk = data.get(range.clone()).unwrap_or_default();
-                records.extend(mbox::messages(chunk).map(mail::parse_message));
-            }
+            Piece::Block(block) => records.extend(mbox::messages(block).map(mail::parse_message)),
         }
     }
     Ok(())
@@ -276,16 +264,30 @@ struct Planner<'a> {
     position: usize,
     /// Units handed out so far (the next unit's index).
     n_units: usize,
-    /// Units of a big mbox not handed out yet.
-    chunks: VecDeque<Unit<'a>>,
+    /// The big mbox being read block by block, if any.
+    big_mbox: Option<BigMbox>,
+}
+
+/// A big mbox file being read in blocks.
+struct BigMbox {
+    path: PathBuf,
+    file: File,
+    /// Bytes read after the last cut: the start of the next block.
+    carry: Vec<u8>,
 }
 
 impl<'a> Planner<'a> {
-    /// The next unit, `None` when every item is planned, or the error of mapping a big mbox.
+    /// The next unit, `None` when every item is planned, or the error of reading a big mbox.
     fn next_unit(&mut self) -> Result<Option<Unit<'a>>, Error> {
         loop {
-            if let Some(unit) = self.chunks.pop_front() {
-                return Ok(Some(unit));
+            if let Some(big_mbox) = &mut self.big_mbox {
+                match next_block(big_mbox, self.limits.unit_bytes)? {
+                    Some(block) => {
+                        let n_bytes = block.len() as u64;
+                        return Ok(Some(self.unit(vec![Piece::Block(block)], n_bytes)));
+                    }
+                    None => self.big_mbox = None,
+                }
             }
             let mut pieces = Vec::new();
             let mut group_bytes = 0;
@@ -297,7 +299,9 @@ impl<'a> Planner<'a> {
                 if item.kind == SourceKind::Mbox && item.len > self.limits.split_above_bytes {
                     if pieces.is_empty() {
                         self.position += 1;
-                        self.plan_big_mbox(item)?;
+                        let file = File::open(&item.path).map_err(io_error(&item.path))?;
+                        self.big_mbox =
+                            Some(BigMbox { path: item.path.clone(), file, carry: Vec::new() });
                     }
                     break;
                 }
@@ -312,25 +316,10 @@ impl<'a> Planner<'a> {
             if !pieces.is_empty() {
                 return Ok(Some(self.unit(pieces, group_bytes)));
             }
-            if self.chunks.is_empty() && self.position >= self.items.len() {
+            if self.big_mbox.is_none() && self.position >= self.items.len() {
                 return Ok(None);
             }
         }
-    }
-
-    /// Maps a big mbox and queues its units, cut at message boundaries.
-    fn plan_big_mbox(&mut self, item: &SourceItem) -> Result<(), Error> {
-        let data = Arc::new(load(&item.path, self.limits.map_above_bytes)?);
-        let n_chunks = (data.len() as u64).div_ceil(self.limits.unit_bytes.max(1));
-        let offsets = mbox::chunk_boundaries(&data, usize::try_from(n_chunks).unwrap_or(1));
-        for pair in offsets.windows(2) {
-            if let [start, end] = *pair {
-                let piece = Piece::Chunk { data: Arc::clone(&data), range: start..end };
-                let unit = self.unit(vec![piece], (end - start) as u64);
-                self.chunks.push_back(unit);
-            }
-        }
-        Ok(())
     }
 
     /// Numbers a new unit.
@@ -338,6 +327,33 @@ impl<'a> Planner<'a> {
         let index = self.n_units;
         self.n_units += 1;
         Unit { index, pieces, n_bytes }
+    }
+}
+
+/// Reads the next block of a big mbox: at least `block_bytes` (unless the file ends), cut just
+/// before the last message start in it, so that every block holds whole messages. A single
+/// message larger than a block makes a larger block. `None` at the end of the file.
+fn next_block(big_mbox: &mut BigMbox, block_bytes: u64) -> Result<Option<Vec<u8>>, Error> {
+    let block_bytes = usize::try_from(block_bytes).unwrap_or(usize::MAX).max(1);
+    let mut block = std::mem::take(&mut big_mbox.carry);
+    loop {
+        let searched_up_to = block.len();
+        let wanted = block_bytes.max(block.len() + block_bytes / 2);
+        let n_read = (&mut big_mbox.file)
+            .take((wanted - block.len()) as u64)
+            .read_to_end(&mut block)
+            .map_err(io_error(&big_mbox.path))?;
+        if n_read == 0 {
+            return Ok(if block.is_empty() { None } else { Some(block) });
+        }
+        // A message start found only in the bytes just read (or one spanning the old end) is a
+        // cut that leaves at least one whole message before it.
+        if let Some(cut) = mbox::last_message_start(&block, searched_up_to.saturating_sub(8))
+            && cut > 0
+        {
+            big_mbox.carry = block.split_off(cut);
+            return Ok(Some(block));
+        }
     }
 }
 
@@ -375,55 +391,6 @@ impl Reorder {
             }
         }
     }
-}
-
-/// A file's bytes: copied when small, mapped when large.
-enum FileBytes {
-    /// A small file read into memory.
-    Copied(Vec<u8>),
-    /// A large file mapped read-only.
-    Mapped(memmap2::Mmap),
-}
-
-impl Deref for FileBytes {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        match self {
-            FileBytes::Copied(bytes) => bytes,
-            FileBytes::Mapped(map) => map,
-        }
-    }
-}
-
-/// Opens a file and reads it when it has at most `map_above_bytes`, else maps it.
-fn load(path: &Path, map_above_bytes: u64) -> Result<FileBytes, Error> {
-    let mut file = File::open(path).map_err(io_error(path))?;
-    let len = file.metadata().map_err(io_error(path))?.len();
-    if len <= map_above_bytes {
-        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-        file.read_to_end(&mut bytes).map_err(io_error(path))?;
-        return Ok(FileBytes::Copied(bytes));
-    }
-    map(&file).map(FileBytes::Mapped).map_err(io_error(path))
-}
-
-/// Maps a file read-only.
-///
-/// Why mapping: a multi-GB mbox must not be read into memory, and a map lets several workers
-/// parse parts of one file without copying it.
-///
-/// Why this is sound: the map is read-only and private to this process, and rapport never writes
-/// its inputs, so no Rust reference to the bytes can see them change through this process. If
-/// another process truncates the file while it is mapped, reading past the new end raises SIGBUS
-/// and the run stops; if it rewrites bytes in place, the parser sees some old and some new bytes,
-/// which it treats like any other input (header parsing never trusts the bytes). Inputs are
-/// exports that are not being written while a run reads them; small files (the risky case of
-/// mail being delivered into a Maildir) are copied instead (see `Limits::map_above_bytes`).
-#[allow(unsafe_code)]
-fn map(file: &File) -> std::io::Result<memmap2::Mmap> {
-    // SAFETY: see the function comment: read-only map of a file this process never writes.
-    unsafe { memmap2::Mmap::map(file) }
 }
 
 /// Walks one folder into `walk`.

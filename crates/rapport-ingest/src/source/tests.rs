@@ -113,13 +113,8 @@ fn walk_of_a_missing_source_names_it() {
 }
 
 /// Small limits so that a few kilobytes exercise every path: split mbox files, groups, maps.
-const TINY: Limits = Limits {
-    unit_bytes: 700,
-    split_above_bytes: 1_000,
-    group_bytes: 300,
-    group_files: 2,
-    map_above_bytes: 200,
-};
+const TINY: Limits =
+    Limits { unit_bytes: 700, split_above_bytes: 1_000, group_bytes: 300, group_files: 2 };
 
 /// A folder with mbox files (small and big), messages, a calendar and a Maildir, and the
 /// records a plain sequential read gives.
