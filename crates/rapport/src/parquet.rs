@@ -177,3 +177,81 @@ fn scaled(decimal: Decimal, scale: u32) -> Result<i64> {
         None => bail!("decimal {decimal} does not fit DECIMAL(18,{scale})"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use parquet::basic::{LogicalType, Type as PhysicalType};
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+    use rapport_core::period::Level;
+
+    use super::*;
+
+    fn row(
+        account_id: &str,
+        days_since_last_meeting: Option<i64>,
+        average_meeting_minutes: Option<Decimal>,
+    ) -> Row {
+        let date = |day| NaiveDate::from_ymd_opt(2024, 3, day).unwrap_or_default();
+        Row {
+            account_id: account_id.to_owned(),
+            engagement_score: 75,
+            n_emails_to_account: 3,
+            n_emails_from_account: 2,
+            n_meetings_from_account: 1,
+            n_meetings_to_account: 0,
+            n_org_people_meetings: 1,
+            n_org_people_emails: 2,
+            n_account_people_meetings: 1,
+            n_account_people_emails: 1,
+            engagement_start_date: date(4),
+            days_since_last_email: Some(5),
+            days_since_last_meeting,
+            average_meeting_minutes,
+            average_reply_hours: None,
+            aggregation_start_date: date(1),
+            level: Level::Month,
+        }
+    }
+
+    #[test]
+    fn rows_round_trip_with_proper_types() {
+        let rows = vec![row("A1", Some(7), Some(Decimal::new(3375, 2))), row("A2", None, None)];
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        write_rows(&rows, file.reopen().expect("reopen")).expect("write");
+        let reader = SerializedFileReader::new(file.reopen().expect("reopen")).expect("read back");
+        let schema = reader.metadata().file_metadata().schema_descr_ptr();
+        let column = |name: &str| {
+            let index =
+                (0..schema.num_columns()).find(|&i| schema.column(i).name() == name).expect(name);
+            schema.column(index)
+        };
+        assert_eq!(column("NoOfEmails_ToAccount").physical_type(), PhysicalType::INT64);
+        assert_eq!(column("EngagementStartDate").logical_type_ref(), Some(&LogicalType::Date));
+        assert_eq!(
+            column("AverageDuration_Of_Meetings").logical_type_ref(),
+            Some(&LogicalType::Decimal(parquet::basic::DecimalType { scale: 2, precision: 18 }))
+        );
+        assert_eq!(column("AccountId").logical_type_ref(), Some(&LogicalType::String));
+        let records: Vec<_> =
+            reader.get_row_iter(None).expect("rows").map(|row| row.expect("row")).collect();
+        assert_eq!(records.len(), 2);
+        let cell = |record: usize, name: &str| {
+            records[record]
+                .get_column_iter()
+                .find(|(column, _)| column.as_str() == name)
+                .map(|(_, field)| field.clone())
+        };
+        assert_eq!(cell(0, "AccountId"), Some(Field::Str("A1".into())));
+        assert_eq!(cell(0, "DaysSinceLastMeeting"), Some(Field::Long(7)));
+        assert_eq!(cell(1, "DaysSinceLastMeeting"), Some(Field::Null));
+        assert_eq!(cell(0, "EngagementStartDate"), Some(Field::Date(19_786)));
+        assert_eq!(cell(0, "AggregationLevel"), Some(Field::Str("Month".into())));
+        match cell(0, "AverageDuration_Of_Meetings") {
+            Some(Field::Decimal(decimal)) => {
+                assert_eq!((decimal.data(), decimal.scale()), (&3375_i64.to_be_bytes()[..], 2))
+            }
+            other => panic!("not a decimal: {other:?}"),
+        }
+    }
+}
