@@ -110,6 +110,20 @@ fn apply_weights_toml(weights: &mut Weights, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// Why `--format parquet` fails in a build without the `parquet` feature.
+#[cfg(not(feature = "parquet"))]
+pub(crate) const NO_PARQUET: &str = "--format parquet: this build of rapport has no Parquet support (build with the `parquet` feature)";
+
+/// Checks that the chosen output format is built in.
+pub(crate) fn check_format(format: crate::cli::Format) -> Result<(), String> {
+    #[cfg(not(feature = "parquet"))]
+    if format == crate::cli::Format::Parquet {
+        return Err(NO_PARQUET.to_owned());
+    }
+    let _ = format;
+    Ok(())
+}
+
 /// Parses an IANA time zone name.
 pub(crate) fn parse_zone(name: &str) -> Result<chrono_tz::Tz, String> {
     name.trim()

@@ -43,6 +43,9 @@ pub(crate) fn run(args: &EnrichArgs) -> Result<Outcome> {
     if let Err(problem) = config::check_table_name(&args.output_table) {
         problems.push(problem);
     }
+    if let Err(problem) = config::check_format(args.format) {
+        problems.push(problem);
+    }
     let weights =
         config::load_weights(args.weights.as_deref(), &args.weight_overrides, &mut problems);
     if !problems.is_empty() {

@@ -30,32 +30,15 @@ pub(crate) fn write_outputs(
         Format::Parquet => "parquet",
     };
     let mut staged = Staged { files: Vec::new() };
-    staged.write(dir, &format!("{table}.{extension}"), |file| match format {
-        Format::Csv => Ok(output::write_rows_csv(&enrichment.rows, file)?),
-        Format::Json => Ok(output::write_rows_json(&enrichment.rows, file)?),
-        Format::Parquet => parquet_or_error(|| crate::parquet::write_rows(&enrichment.rows, file)),
-    })?;
-    staged.write(dir, &format!("{table}_UserEntity.{extension}"), |file| match format {
-        Format::Csv => Ok(output::write_users_csv(&enrichment.users, file)?),
-        Format::Json => Ok(output::write_users_json(&enrichment.users, file)?),
-        Format::Parquet => {
-            parquet_or_error(|| crate::parquet::write_users(&enrichment.users, file))
-        }
-    })?;
+    let mut tables =
+        vec![(Table::Rows, table.to_owned()), (Table::Users, format!("{table}_UserEntity"))];
     if explain {
-        staged.write(
-            dir,
-            &format!("{table}_ScoreExplanation.{extension}"),
-            |file| match format {
-                Format::Csv => Ok(output::write_explanations_csv(&enrichment.explanations, file)?),
-                Format::Json => {
-                    Ok(output::write_explanations_json(&enrichment.explanations, file)?)
-                }
-                Format::Parquet => parquet_or_error(|| {
-                    crate::parquet::write_explanations(&enrichment.explanations, file)
-                }),
-            },
-        )?;
+        tables.push((Table::Explanations, format!("{table}_ScoreExplanation")));
+    }
+    for (kind, name) in tables {
+        staged.write(dir, &format!("{name}.{extension}"), |file| {
+            write_table(kind, format, enrichment, file)
+        })?;
     }
     staged.write(dir, "summary.json", |file| {
         let mut text = serde_json::to_string_pretty(&output::summary_json(&enrichment.summary))?;
@@ -66,14 +49,52 @@ pub(crate) fn write_outputs(
     staged.commit()
 }
 
+/// The tables of a run.
+#[derive(Clone, Copy)]
+enum Table {
+    Rows,
+    Users,
+    Explanations,
+}
+
+fn write_table(
+    table: Table,
+    format: Format,
+    enrichment: &Enrichment,
+    file: &mut BufWriter<File>,
+) -> Result<()> {
+    match (format, table) {
+        (Format::Csv, Table::Rows) => output::write_rows_csv(&enrichment.rows, file)?,
+        (Format::Csv, Table::Users) => output::write_users_csv(&enrichment.users, file)?,
+        (Format::Csv, Table::Explanations) => {
+            output::write_explanations_csv(&enrichment.explanations, file)?
+        }
+        (Format::Json, Table::Rows) => output::write_rows_json(&enrichment.rows, file)?,
+        (Format::Json, Table::Users) => output::write_users_json(&enrichment.users, file)?,
+        (Format::Json, Table::Explanations) => {
+            output::write_explanations_json(&enrichment.explanations, file)?
+        }
+        (Format::Parquet, table) => write_parquet(table, enrichment, file)?,
+    }
+    Ok(())
+}
+
 #[cfg(feature = "parquet")]
-fn parquet_or_error(write: impl FnOnce() -> Result<()>) -> Result<()> {
-    write()
+fn write_parquet(table: Table, enrichment: &Enrichment, file: &mut BufWriter<File>) -> Result<()> {
+    match table {
+        Table::Rows => crate::parquet::write_rows(&enrichment.rows, file),
+        Table::Users => crate::parquet::write_users(&enrichment.users, file),
+        Table::Explanations => crate::parquet::write_explanations(&enrichment.explanations, file),
+    }
 }
 
 #[cfg(not(feature = "parquet"))]
-fn parquet_or_error(_write: impl FnOnce() -> Result<()>) -> Result<()> {
-    anyhow::bail!("this build of rapport has no Parquet support (build with the `parquet` feature)")
+fn write_parquet(
+    _table: Table,
+    _enrichment: &Enrichment,
+    _file: &mut BufWriter<File>,
+) -> Result<()> {
+    anyhow::bail!("{}", crate::config::NO_PARQUET)
 }
 
 /// Temporary files waiting to be renamed into place.

@@ -258,8 +258,9 @@ fn skip_quoted(bytes: &[u8], open: usize) -> usize {
     bytes.len()
 }
 
-/// The index just past the (possibly nested) comment that opens at `open` (or the end of `bytes`).
-fn skip_comment(bytes: &[u8], open: usize) -> usize {
+/// The index just past the (possibly nested) RFC 5322 comment that opens at `open` (or the end of
+/// `bytes`); backslash escapes inside are honoured. Header parsers share it.
+pub fn skip_comment(bytes: &[u8], open: usize) -> usize {
     let mut depth = 0_usize;
     let mut index = open;
     while let Some(&byte) = bytes.get(index) {

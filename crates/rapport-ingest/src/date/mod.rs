@@ -6,6 +6,7 @@
 //! single-letter zones, which are read as UTC. No zone, `-0000` and unknown zone names are UTC. A
 //! missing or wrong weekday is ignored. Any other form gives `None`. Nothing is allocated.
 
+use rapport_core::address::skip_comment;
 use rapport_core::model::UnixSeconds;
 
 /// Parses an RFC 5322 date-time (with obsolete forms) into unix seconds, or `None`.
@@ -255,27 +256,6 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
-}
-
-/// The index just past the (possibly nested) comment that opens at `open` (or the end).
-fn skip_comment(bytes: &[u8], open: usize) -> usize {
-    let mut depth = 0_usize;
-    let mut index = open;
-    while let Some(&byte) = bytes.get(index) {
-        match byte {
-            b'\\' => index += 1,
-            b'(' => depth += 1,
-            b')' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return index + 1;
-                }
-            }
-            _ => {}
-        }
-        index += 1;
-    }
-    bytes.len()
 }
 
 #[cfg(test)]

@@ -257,7 +257,7 @@ fn first_token(value: &[u8]) -> &[u8] {
     while let Some(&byte) = value.get(index) {
         match byte {
             b' ' | b'\t' | b'\r' | b'\n' => index += 1,
-            b'(' => index = skip_comment(value, index),
+            b'(' => index = address::skip_comment(value, index),
             _ => break,
         }
     }
@@ -267,27 +267,6 @@ fn first_token(value: &[u8]) -> &[u8] {
         .position(|&byte| matches!(byte, b' ' | b'\t' | b'\r' | b'\n' | b'(' | b';'))
         .unwrap_or(rest.len());
     rest.get(..length).unwrap_or_default()
-}
-
-/// The index just past the (possibly nested) comment that opens at `open` (or the end).
-fn skip_comment(bytes: &[u8], open: usize) -> usize {
-    let mut depth = 0_usize;
-    let mut index = open;
-    while let Some(&byte) = bytes.get(index) {
-        match byte {
-            b'\\' => index += 1,
-            b'(' => depth += 1,
-            b')' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return index + 1;
-                }
-            }
-            _ => {}
-        }
-        index += 1;
-    }
-    bytes.len()
 }
 
 /// Header bytes as a string; invalid UTF-8 is replaced so that the same bytes always give the same
