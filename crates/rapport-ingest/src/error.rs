@@ -18,4 +18,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Reading was cancelled (`source::read_mail_until`).
+    #[error("reading was cancelled")]
+    Cancelled,
 }

@@ -5,16 +5,15 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context as _, Result, anyhow, bail};
-use rapport_core::calendar;
+use anyhow::{Result, anyhow, bail};
+use std::sync::atomic::AtomicBool;
+
 use rapport_core::engine::{Engine, Enrichment, Options};
-use rapport_core::model::{MeetingCopy, SkipCounts};
-use rapport_core::period::Window;
-use rapport_ingest::customers::{self, Loaded};
-use rapport_ingest::source::{self, SourceItem, SourceKind};
+use rapport_ingest::customers;
 
 use crate::cli::EnrichArgs;
 use crate::config;
+use crate::pipeline;
 use crate::progress::Progress;
 use crate::write;
 
@@ -53,26 +52,17 @@ pub(crate) fn run(args: &EnrichArgs) -> Result<Outcome> {
     }
 
     let users = customers::load_users(&args.users)?;
-    let contacts = customers::load_contacts(
-        &args.contacts,
-        &args.contact_email_column,
-        &args.contact_account_column,
-    )?;
-    let accounts = match &args.accounts {
-        Some(path) => {
-            customers::load_accounts(path, &args.account_id_column, &args.account_domains_columns)?
-        }
-        None => {
-            if !args.account_domains_columns.is_empty() {
-                bail!("--account-domains-column needs --accounts FILE");
-            }
-            Loaded { items: Vec::new(), warnings: Vec::new() }
-        }
-    };
+    let customers = pipeline::load_customers(&pipeline::CustomerFiles {
+        contacts: &args.contacts,
+        contact_email_column: &args.contact_email_column,
+        contact_account_column: &args.contact_account_column,
+        accounts: args.accounts.as_deref(),
+        account_id_column: &args.account_id_column,
+        account_domains_columns: &args.account_domains_columns,
+    })?;
     if !args.quiet {
-        report_warnings(&users.warnings);
-        report_warnings(&contacts.warnings);
-        report_warnings(&accounts.warnings);
+        pipeline::report_warnings(&users.warnings);
+        pipeline::report_warnings(&customers.warnings);
     }
 
     let options = Options {
@@ -82,39 +72,23 @@ pub(crate) fn run(args: &EnrichArgs) -> Result<Outcome> {
         weights,
         zone,
     };
-    let mut engine = Engine::new(users.items, accounts.items, contacts.items, options)
+    let mut engine = Engine::new(users.items, customers.accounts, customers.contacts, options)
         .map_err(|error| anyhow!("{}: {error}", args.users.display()))?;
-    let window = engine.window();
-
-    let walk = source::walk(&args.sources)?;
-    let mail_bytes: u64 = walk
-        .items
-        .iter()
-        .filter(|item| item.kind != SourceKind::Calendar)
-        .map(|item| item.len)
-        .sum();
-    // Calendars are read and expanded on their own thread while the mail is read.
-    let (meeting_copies, calendar_skips) = std::thread::scope(|scope| -> Result<_> {
-        let calendars = scope.spawn(|| read_calendars(&walk.items, window));
-        let progress = Progress::start("reading mail", mail_bytes, args.quiet);
-        let threads = config::threads(args.threads);
-        let mail = source::read_mail(
-            &walk.items,
-            threads,
-            &mut |record| engine.push_mail(record),
-            &|bytes| progress.add(bytes),
-        );
-        drop(progress);
-        let calendars = match calendars.join() {
-            Ok(calendars) => calendars,
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
-        mail?;
-        calendars
-    })?;
-    engine.push_meetings(meeting_copies, calendar_skips);
+    let progress = std::cell::OnceCell::new();
+    let stats = pipeline::read_sources(
+        &mut engine,
+        &args.sources,
+        config::threads(args.threads),
+        &AtomicBool::new(false),
+        &mut |mail_bytes| {
+            let _ = progress.set(Progress::start("reading mail", mail_bytes, args.quiet));
+        },
+        &|bytes| progress.get().into_iter().for_each(|progress| progress.add(bytes)),
+    );
+    drop(progress);
+    let stats = stats?;
     let mut enrichment = engine.finish();
-    enrichment.summary.files_ignored = walk.files_ignored;
+    enrichment.summary.files_ignored = stats.files_ignored;
 
     let files = write::write_outputs(
         &args.out,
@@ -127,27 +101,6 @@ pub(crate) fn run(args: &EnrichArgs) -> Result<Outcome> {
         print_summary(&enrichment, &files);
     }
     Ok(Outcome { enrichment, files })
-}
-
-/// Reads every calendar item and expands its events inside the window.
-fn read_calendars(items: &[SourceItem], window: Window) -> Result<(Vec<MeetingCopy>, SkipCounts)> {
-    let mut calendar_files = Vec::new();
-    for item in items.iter().filter(|item| item.kind == SourceKind::Calendar) {
-        let bytes = std::fs::read(&item.path)
-            .with_context(|| format!("cannot read {}", item.path.display()))?;
-        calendar_files.push(rapport_ingest::ics::parse_ics(&bytes));
-    }
-    Ok(calendar::expand(&calendar_files, window.start, window.end))
-}
-
-fn report_warnings(warnings: &[customers::Warning]) {
-    const SHOWN: usize = 5;
-    for warning in warnings.iter().take(SHOWN) {
-        eprintln!("rapport: warning: {warning}");
-    }
-    if warnings.len() > SHOWN {
-        eprintln!("rapport: warning: {} more rows ignored in the same way", warnings.len() - SHOWN);
-    }
 }
 
 fn print_summary(enrichment: &Enrichment, files: &[PathBuf]) {

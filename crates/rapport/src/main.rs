@@ -7,6 +7,7 @@ mod demo;
 mod enrich;
 #[cfg(feature = "parquet")]
 mod parquet;
+mod pipeline;
 mod progress;
 mod write;
 

@@ -13,6 +13,7 @@ use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 
@@ -91,7 +92,19 @@ pub fn read_mail(
     on_record: &mut dyn FnMut(MailRecord),
     on_bytes: &dyn Fn(u64),
 ) -> Result<(), Error> {
-    read_mail_with(items, threads, LIMITS, on_record, on_bytes)
+    read_mail_with(items, threads, LIMITS, &AtomicBool::new(false), on_record, on_bytes)
+}
+
+/// `read_mail` that stops within one work unit (at most a few tens of MiB) once `cancel` is set,
+/// with `Error::Cancelled`. The records handed out before that are whole and in input order.
+pub fn read_mail_until(
+    items: &[SourceItem],
+    threads: usize,
+    cancel: &AtomicBool,
+    on_record: &mut dyn FnMut(MailRecord),
+    on_bytes: &dyn Fn(u64),
+) -> Result<(), Error> {
+    read_mail_with(items, threads, LIMITS, cancel, on_record, on_bytes)
 }
 
 /// Sizes that decide how input is cut into units and how files are loaded.
@@ -122,6 +135,7 @@ fn read_mail_with(
     items: &[SourceItem],
     threads: usize,
     limits: Limits,
+    cancel: &AtomicBool,
     on_record: &mut dyn FnMut(MailRecord),
     on_bytes: &dyn Fn(u64),
 ) -> Result<(), Error> {
@@ -146,7 +160,12 @@ fn read_mail_with(
         // Units are numbered when planned (a big mbox plans all its units at once) but counted
         // in flight only once sent.
         let mut n_sent = 0;
+        let mut cancelled = false;
         while reorder.failure.is_none() {
+            if cancel.load(Ordering::Relaxed) {
+                cancelled = true;
+                break;
+            }
             while n_sent - reorder.next_index >= max_in_flight {
                 let Ok(result) = result_receiver.recv() else { break };
                 reorder.insert(result, on_record, on_bytes);
@@ -169,7 +188,14 @@ fn read_mail_with(
         drop(unit_sender);
         while reorder.next_index < n_sent && reorder.failure.is_none() {
             let Ok(result) = result_receiver.recv() else { break };
+            if cancelled {
+                // The units in flight finish, but their records are not handed out.
+                continue;
+            }
             reorder.insert(result, on_record, on_bytes);
+        }
+        if cancelled {
+            return Err(Error::Cancelled);
         }
         match reorder.failure.or(plan_failure) {
             Some(error) => Err(error),

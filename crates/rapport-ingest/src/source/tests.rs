@@ -5,6 +5,7 @@
 use std::cell::Cell;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rapport_core::model::MailRecord;
 
@@ -107,7 +108,7 @@ fn walk_of_a_missing_source_names_it() {
     let missing = temp.path().join("no-such-thing");
     let error = walk(std::slice::from_ref(&missing)).expect_err("missing source");
     assert_eq!(error.to_string(), format!("cannot read source {}", missing.display()));
-    let Error::Io { path, source } = error;
+    let Error::Io { path, source } = error else { panic!("not an I/O error: {error}") };
     assert_eq!(path, missing);
     assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
 }
@@ -164,8 +165,15 @@ fn read_mail_keeps_input_order_for_any_threads_and_units() {
             let mut records = Vec::new();
             let reported = Cell::new(0);
             let on_bytes = |n_bytes: u64| reported.set(reported.get() + n_bytes);
-            read_mail_with(&items, threads, limits, &mut |record| records.push(record), &on_bytes)
-                .expect("read mail");
+            read_mail_with(
+                &items,
+                threads,
+                limits,
+                &AtomicBool::new(false),
+                &mut |record| records.push(record),
+                &on_bytes,
+            )
+            .expect("read mail");
             assert_eq!(records, expected, "threads {threads}, {limits:?}");
             assert_eq!(reported.get(), mail_bytes, "threads {threads}, {limits:?}");
         }
@@ -194,11 +202,12 @@ fn read_mail_stops_at_an_unreadable_item_after_the_items_before_it() {
                 &items,
                 threads,
                 limits,
+                &AtomicBool::new(false),
                 &mut |record| records.push(record),
                 &|_| {},
             )
             .expect_err("missing item");
-            let Error::Io { path, .. } = error;
+            let Error::Io { path, .. } = error else { panic!("not an I/O error: {error}") };
             assert_eq!(path, missing);
             assert_eq!(records, expected[..n_before], "threads {threads}");
         }
@@ -210,9 +219,9 @@ fn read_mail_of_a_missing_big_mbox_names_it() {
     let temp = tempfile::tempdir().expect("temp dir");
     let missing = temp.path().join("big.mbox");
     let items = [SourceItem { path: missing.clone(), kind: SourceKind::Mbox, len: 10_000 }];
-    let error =
-        read_mail_with(&items, 2, TINY, &mut |_| {}, &|_| {}).expect_err("missing big mbox");
-    let Error::Io { path, .. } = error;
+    let error = read_mail_with(&items, 2, TINY, &AtomicBool::new(false), &mut |_| {}, &|_| {})
+        .expect_err("missing big mbox");
+    let Error::Io { path, .. } = error else { panic!("not an I/O error: {error}") };
     assert_eq!(path, missing);
 }
 
@@ -300,4 +309,31 @@ fn shared_corpus_matches_its_manifests() {
             }
         );
     }
+}
+
+#[test]
+fn read_mail_until_stops_when_cancelled() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mbox: String = (0..200)
+        .map(|i| format!("From x\nMessage-ID: <{i}@x>\nFrom: a@x.example\n\nbody\n\n"))
+        .collect();
+    let path = dir.path().join("big.mbox");
+    fs::write(&path, mbox).expect("write mbox");
+    let items = walk(&[path]).expect("walk").items;
+    let cancel = AtomicBool::new(false);
+    let mut n_records = 0;
+    let error = read_mail_with(
+        &items,
+        2,
+        TINY,
+        &cancel,
+        &mut |_| {
+            n_records += 1;
+            cancel.store(true, Ordering::Relaxed);
+        },
+        &|_| {},
+    )
+    .expect_err("cancelled");
+    assert!(matches!(error, Error::Cancelled), "{error}");
+    assert!(n_records > 0 && n_records < 200, "{n_records} records handed out");
 }
