@@ -22,6 +22,10 @@ pub(crate) enum Command {
     Enrich(Box<EnrichArgs>),
     /// Generate a demo corpus, enrich it, and show the top and the stalest accounts.
     Demo(DemoArgs),
+    /// Set up enrichments that live: create, consent, schedule, run, cancel, results.
+    Enrichment(EnrichmentArgs),
+    /// Run the scheduler: refresh consented enrichments on their schedules until stopped.
+    Serve(ServeArgs),
 }
 
 /// The output formats.
@@ -113,4 +117,184 @@ pub(crate) struct DemoArgs {
     /// No progress bar.
     #[arg(long)]
     pub(crate) quiet: bool,
+}
+
+/// Where the store lives (for every command that keeps state).
+#[derive(Debug, Args)]
+pub(crate) struct StoreArgs {
+    /// The data folder: holds the SQLite database `rapport.db` (created on first use).
+    #[arg(long, value_name = "DIR", default_value = "rapport-data", global = true)]
+    pub(crate) data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EnrichmentArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    #[command(subcommand)]
+    pub(crate) command: EnrichmentCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EnrichmentCommand {
+    /// Save a new enrichment; it waits for an administrator's consent before it runs.
+    Create(Box<SettingsArgs>),
+    /// List the enrichments with their state and next run.
+    List,
+    /// Show one enrichment: settings, consent, schedule, users per group, latest results.
+    Show(NameArg),
+    /// Change an enrichment's settings (only the flags given change).
+    Edit(Box<SettingsArgs>),
+    /// Record an administrator's consent; the first run follows six hours later (or now).
+    Consent(ConsentArgs),
+    /// Let a deactivated enrichment refresh on its schedule again.
+    Activate(NameArg),
+    /// Stop refreshing an enrichment; its last results are kept.
+    Deactivate(NameArg),
+    /// Run an enrichment now, in the foreground, with progress.
+    Run(RunArgs),
+    /// Cancel the enrichment's queued or running run; the last results are kept.
+    Cancel(NameArg),
+    /// Delete an enrichment with its runs and results.
+    Delete(NameArg),
+    /// List an enrichment's runs, newest first.
+    Runs(NameArg),
+    /// Write the latest published results to a folder.
+    Results(ResultsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NameArg {
+    /// The enrichment's name.
+    pub(crate) name: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConsentArgs {
+    /// The enrichment's name.
+    pub(crate) name: String,
+    /// Who consents (recorded with the time).
+    #[arg(long, value_name = "ADMIN", required_unless_present = "revoke")]
+    pub(crate) by: Option<String>,
+    /// Schedule the first run now instead of six hours later.
+    #[arg(long, conflicts_with = "delay_hours")]
+    pub(crate) run_now: bool,
+    /// Hours until the first run (default 6: the data download needs time).
+    #[arg(long, value_name = "HOURS")]
+    pub(crate) delay_hours: Option<i64>,
+    /// Revoke the consent instead: no run starts, a running one is cancelled.
+    #[arg(long)]
+    pub(crate) revoke: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The enrichment's name.
+    pub(crate) name: String,
+    /// Worker threads for reading mail (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub(crate) threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResultsArgs {
+    /// The enrichment's name.
+    pub(crate) name: String,
+    /// The folder to write the tables and summary.json into.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+}
+
+/// An enrichment's settings as flags; for `edit`, only the flags given change.
+#[derive(Debug, Args)]
+pub(crate) struct SettingsArgs {
+    /// The enrichment's name (for edit: the enrichment to change).
+    pub(crate) name: String,
+    /// A new name (edit only).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) rename: Option<String>,
+    /// The output table's name (default Office).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) output_table: Option<String>,
+    /// An org user's address; may be repeated (replaces the list on edit).
+    #[arg(long = "user", value_name = "ADDRESS")]
+    pub(crate) users: Vec<String>,
+    /// A users file (one address a line, or a CSV with Email and DirectoryId), read at every run.
+    #[arg(long = "users", value_name = "FILE")]
+    pub(crate) users_file: Option<PathBuf>,
+    /// A named group of org users from a file of addresses: NAME=FILE; may be repeated.
+    #[arg(long = "group", value_name = "NAME=FILE")]
+    pub(crate) groups: Vec<String>,
+    /// The contacts CSV.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) contacts: Option<PathBuf>,
+    /// The contacts' email column.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) contact_email_column: Option<String>,
+    /// The contacts' account id column.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) contact_account_column: Option<String>,
+    /// The accounts CSV.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) accounts: Option<PathBuf>,
+    /// The accounts' id column.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) account_id_column: Option<String>,
+    /// An accounts column with web domains; may be repeated.
+    #[arg(long = "account-domains-column", value_name = "NAME")]
+    pub(crate) account_domains_columns: Vec<String>,
+    /// An activity source (file or folder); may be repeated (replaces the list on edit).
+    #[arg(long = "source", value_name = "PATH")]
+    pub(crate) sources: Vec<PathBuf>,
+    /// Match outside addresses to accounts by domain: on or off.
+    #[arg(long, value_name = "on|off")]
+    pub(crate) match_domains: Option<Toggle>,
+    /// Set one score weight, FEATURE=DECIMAL; may be repeated.
+    #[arg(long = "weight", value_name = "FEATURE=DECIMAL")]
+    pub(crate) weights: Vec<String>,
+    /// The IANA time zone periods are bucketed in (default UTC).
+    #[arg(long, value_name = "ZONE")]
+    pub(crate) time_zone: Option<String>,
+    /// How often the enrichment refreshes.
+    #[arg(long, value_enum, value_name = "FREQUENCY")]
+    pub(crate) schedule: Option<Frequency>,
+    /// The weekday of a weekly schedule (mon .. sun).
+    #[arg(long, value_name = "DAY")]
+    pub(crate) weekday: Option<String>,
+    /// A time of day to run, HH:MM; up to four (replaces the list on edit).
+    #[arg(long = "at", value_name = "HH:MM")]
+    pub(crate) times: Vec<String>,
+    /// The IANA time zone of the schedule's times (default UTC).
+    #[arg(long, value_name = "ZONE")]
+    pub(crate) schedule_time_zone: Option<String>,
+}
+
+/// On or off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Toggle {
+    On,
+    Off,
+}
+
+/// How often a stored enrichment refreshes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Frequency {
+    Off,
+    Daily,
+    Weekly,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// Seconds between looks for due enrichments.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub(crate) poll_seconds: u64,
+    /// Run what is due once, then exit (for cron and tests).
+    #[arg(long)]
+    pub(crate) once: bool,
+    /// Worker threads for reading mail (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub(crate) threads: Option<usize>,
 }

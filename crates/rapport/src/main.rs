@@ -5,10 +5,12 @@ mod cli;
 mod config;
 mod demo;
 mod enrich;
+mod lifecycle;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod pipeline;
 mod progress;
+mod runner;
 mod write;
 
 use std::process::ExitCode;
@@ -25,6 +27,8 @@ fn main() -> ExitCode {
     let result = match args.command {
         cli::Command::Enrich(enrich_args) => enrich::run(&enrich_args).map(|_| ()),
         cli::Command::Demo(demo_args) => demo::run(&demo_args),
+        cli::Command::Enrichment(enrichment_args) => lifecycle::run(&enrichment_args),
+        cli::Command::Serve(serve_args) => lifecycle::serve(&serve_args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

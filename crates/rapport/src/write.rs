@@ -97,6 +97,29 @@ fn write_parquet(
     anyhow::bail!("{}", crate::config::NO_PARQUET)
 }
 
+/// Writes published tables (already encoded) and their summary into `dir`, whole or not at all.
+pub(crate) fn write_published(
+    dir: &Path,
+    tables: &[rapport_store::Table],
+    summary: &serde_json::Value,
+) -> Result<Vec<PathBuf>> {
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create output folder {}", dir.display()))?;
+    let mut staged = Staged { files: Vec::new() };
+    for table in tables {
+        staged.write(dir, &format!("{}.{}", table.name, table.format), |file| {
+            Ok(file.write_all(&table.bytes)?)
+        })?;
+    }
+    staged.write(dir, "summary.json", |file| {
+        let mut text = serde_json::to_string_pretty(summary)?;
+        text.push('\n');
+        file.write_all(text.as_bytes())?;
+        Ok(())
+    })?;
+    staged.commit()
+}
+
 /// Temporary files waiting to be renamed into place.
 struct Staged {
     files: Vec<(PathBuf, PathBuf)>,

@@ -231,3 +231,128 @@ fn demo_runs_and_prints_both_tables() {
     assert!(stdout.contains("Stalest accounts"), "{stdout}");
     assert!(scratch.path("demo/out/Office.csv").exists());
 }
+
+/// Runs `rapport enrichment ...` against the scratch folder's store.
+fn enrichment(scratch: &Scratch, args: &[&str]) -> Output {
+    let mut all = vec!["enrichment", "--data-dir", "data"];
+    all.extend_from_slice(args);
+    scratch.run(&all)
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn create_enrichment(scratch: &Scratch) {
+    let output = enrichment(
+        scratch,
+        &[
+            "create",
+            "Key accounts",
+            "--users",
+            "users.txt",
+            "--contacts",
+            "contacts.csv",
+            "--source",
+            "mail",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    assert!(
+        stdout(&output).contains("it runs once an administrator consents"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn an_enrichment_waits_for_consent_then_runs_and_publishes() {
+    let scratch = Scratch::new();
+    create_enrichment(&scratch);
+    let refused = enrichment(&scratch, &["run", "Key accounts"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("no administrator consent"), "{}", stderr(&refused));
+
+    let consent = enrichment(&scratch, &["consent", "Key accounts", "--by", "it-admin"]);
+    assert_eq!(consent.status.code(), Some(0), "stderr: {}", stderr(&consent));
+    let show = stdout(&enrichment(&scratch, &["show", "Key accounts"]));
+    assert!(show.contains("given by it-admin"), "{show}");
+    assert!(show.contains("Schedule:       Weekly on Mon at 02:00 (UTC)"), "{show}");
+
+    let run = enrichment(&scratch, &["run", "Key accounts"]);
+    assert_eq!(run.status.code(), Some(0), "stderr: {}", stderr(&run));
+    assert!(
+        stdout(&run).contains("run 1: Successful: 0 of 1 accounts enriched"),
+        "{}",
+        stdout(&run)
+    );
+    let runs = stdout(&enrichment(&scratch, &["runs", "Key accounts"]));
+    assert!(
+        runs.lines().nth(1).is_some_and(|line| line.starts_with("1      Successful  Manual")),
+        "{runs}"
+    );
+
+    let results = enrichment(&scratch, &["results", "Key accounts", "--out", "published"]);
+    assert_eq!(results.status.code(), Some(0), "stderr: {}", stderr(&results));
+    let users = std::fs::read_to_string(scratch.path("published/Office_UserEntity.csv"))
+        .expect("users table");
+    assert_eq!(users, "Email,DirectoryId\nalice@org.example,\nbob@org.example,\n");
+    assert!(scratch.path("published/Office.csv").exists());
+    assert!(scratch.path("published/summary.json").exists());
+}
+
+#[test]
+fn an_invalid_enrichment_lists_every_problem() {
+    let scratch = Scratch::new();
+    let output = enrichment(
+        &scratch,
+        &[
+            "create",
+            "",
+            "--user",
+            "not-an-address",
+            "--contacts",
+            "contacts.csv",
+            "--output-table",
+            "a b",
+            "--weight",
+            "speed=1",
+            "--at",
+            "25:00",
+        ],
+    );
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(text.contains("--at \"25:00\": expected HH:MM"), "{text}");
+    let output = enrichment(
+        &scratch,
+        &[
+            "create",
+            "",
+            "--user",
+            "not-an-address",
+            "--contacts",
+            "contacts.csv",
+            "--output-table",
+            "a b",
+            "--weight",
+            "speed=1",
+        ],
+    );
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    for field in ["name", "output_table", "users[0]", "weights.speed", "sources"] {
+        assert!(text.contains(field), "{field:?} not in {text}");
+    }
+}
+
+#[test]
+fn deleting_an_enrichment_removes_it() {
+    let scratch = Scratch::new();
+    create_enrichment(&scratch);
+    assert_eq!(enrichment(&scratch, &["delete", "Key accounts"]).status.code(), Some(0));
+    let show = enrichment(&scratch, &["show", "Key accounts"]);
+    assert_eq!(show.status.code(), Some(2));
+    let list = stdout(&enrichment(&scratch, &["list"]));
+    assert_eq!(list.lines().count(), 1, "{list}");
+}

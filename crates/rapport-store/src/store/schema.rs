@@ -1,0 +1,149 @@
+//! The database schema and its migrations.
+//!
+//! The schema version is SQLite's `user_version`: 0 for a new (empty) file, then the number of
+//! migrations applied. Opening applies the missing migrations in one transaction; a version
+//! higher than this build knows is refused, so an older rapport never writes to a newer database.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::Error;
+use crate::store::sql;
+
+/// The schema version this build creates and reads: the number of [`MIGRATIONS`].
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The migrations, in order: entry `i` upgrades version `i` to `i + 1`. Never edit a published
+/// entry; append a new one.
+pub(crate) const MIGRATIONS: &[&str] = &[V1];
+
+const _: () = assert!(SCHEMA_VERSION as usize == MIGRATIONS.len());
+
+/// Version 1: enrichments, runs with stages and warnings, and versioned results.
+///
+/// Times are UTC seconds. Deleting an enrichment deletes its runs and results through the
+/// foreign keys (`ON DELETE CASCADE`, with `PRAGMA foreign_keys = ON` on every connection).
+const V1: &str = "
+CREATE TABLE enrichments (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL COLLATE NOCASE UNIQUE,
+    config TEXT NOT NULL,
+    consent_by TEXT,
+    consent_at INTEGER,
+    revoked_by TEXT,
+    revoked_at INTEGER,
+    active INTEGER NOT NULL DEFAULT 1,
+    next_run_at INTEGER,
+    first_run_pending INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    results_version INTEGER
+) STRICT;
+
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    enrichment_id INTEGER NOT NULL REFERENCES enrichments(id) ON DELETE CASCADE,
+    trigger TEXT NOT NULL,
+    status TEXT NOT NULL,
+    queued_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    stage TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    summary TEXT,
+    n_warnings INTEGER NOT NULL DEFAULT 0,
+    results_version INTEGER
+) STRICT;
+CREATE INDEX runs_by_enrichment ON runs(enrichment_id, id);
+CREATE INDEX runs_not_finished ON runs(status) WHERE status IN ('Queued', 'Running');
+
+CREATE TABLE run_stages (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    done INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    PRIMARY KEY (run_id, stage)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE run_warnings (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (run_id, position)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE result_versions (
+    id INTEGER PRIMARY KEY,
+    enrichment_id INTEGER NOT NULL REFERENCES enrichments(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    published_at INTEGER NOT NULL,
+    summary TEXT NOT NULL,
+    UNIQUE (enrichment_id, version)
+) STRICT;
+CREATE INDEX result_versions_by_run ON result_versions(run_id);
+
+CREATE TABLE result_tables (
+    version_id INTEGER NOT NULL REFERENCES result_versions(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    format TEXT NOT NULL,
+    bytes BLOB NOT NULL,
+    PRIMARY KEY (version_id, position)
+) STRICT;
+";
+
+/// Brings the database to the version `migrations.len()`, applying the missing migrations in one
+/// transaction; refuses a newer database.
+pub(crate) fn migrate(connection: &mut Connection, migrations: &[&str]) -> Result<(), Error> {
+    let supported = migrations.len() as i64;
+    let found = user_version(connection)?;
+    if found == supported {
+        return Ok(());
+    }
+    if found > supported {
+        return Err(Error::NewerSchema { found, supported });
+    }
+    let context = "could not upgrade the database schema";
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql(context))?;
+    // Another process may have upgraded the file between the first look and the lock.
+    let found = user_version(&transaction)?;
+    if found > supported {
+        return Err(Error::NewerSchema { found, supported });
+    }
+    let first = usize::try_from(found).unwrap_or(0);
+    for migration in migrations.iter().skip(first) {
+        transaction.execute_batch(migration).map_err(sql(context))?;
+    }
+    // PRAGMA takes no parameters; `supported` is an integer, so formatting it in is safe.
+    transaction
+        .execute_batch(&format!("PRAGMA user_version = {supported}"))
+        .map_err(sql(context))?;
+    transaction.commit().map_err(sql(context))
+}
+
+/// Checks that the database has exactly the current schema (for a read-only database, which
+/// cannot be upgraded).
+pub(crate) fn check_version(connection: &Connection) -> Result<(), Error> {
+    let found = user_version(connection)?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::NewerSchema { found, supported: SCHEMA_VERSION });
+    }
+    if found < SCHEMA_VERSION {
+        return Err(Error::NeedsUpgrade { found, supported: SCHEMA_VERSION });
+    }
+    Ok(())
+}
+
+/// The database's `user_version`.
+pub(crate) fn user_version(connection: &Connection) -> Result<i64, Error> {
+    connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(sql("could not read the database schema version"))
+}

@@ -1,0 +1,993 @@
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+use serde_json::json;
+
+use crate::config::{EnrichmentConfig, Frequency};
+use crate::enrichment::EnrichmentId;
+use crate::error::Error;
+use crate::results::Table;
+use crate::run::{QueueOutcome, RunId, RunOutcome, RunStatus, Stage, StageProgress, Trigger};
+use crate::store::{Store, schema};
+use crate::{FIRST_RUN_DELAY_SECONDS, MAX_KEPT_WARNINGS};
+
+/// 2024-01-01T00:00:00Z, a Monday.
+const T0: i64 = 1_704_067_200;
+const HOUR: i64 = 3600;
+const DAY: i64 = 24 * HOUR;
+
+/// A valid configuration named `name` (weekly on Monday at 02:00 UTC).
+fn config(name: &str) -> EnrichmentConfig {
+    let mut config = EnrichmentConfig::new(
+        name,
+        PathBuf::from("/data/contacts.csv"),
+        vec![PathBuf::from("/data/mail")],
+    );
+    config.users = vec!["alice@contoso.com".into(), "bob@contoso.com".into()];
+    config
+}
+
+/// The three output tables, each holding its name and `marker`.
+fn tables(marker: &str) -> Vec<Table> {
+    ["Office", "Office_UserEntity", "Office_ScoreExplanation"]
+        .into_iter()
+        .map(|name| Table {
+            name: name.to_owned(),
+            format: "csv".to_owned(),
+            bytes: format!("{name} {marker}\n").into_bytes(),
+        })
+        .collect()
+}
+
+/// A run summary.
+fn summary(accounts_enriched: i64, days_covered: i64) -> serde_json::Value {
+    json!({"accounts_enriched": accounts_enriched, "accounts_total": 100, "days_covered": days_covered})
+}
+
+/// Creates `name` and consents with the first run due at once.
+fn consented(store: &Store, name: &str) -> EnrichmentId {
+    let id = store.create_enrichment(&config(name), T0).expect("create");
+    store.consent(id, "admin@contoso.com", T0, 0).expect("consent");
+    id
+}
+
+/// Queues, starts and finishes a manual run at `now`, publishing `tables(marker)`.
+fn successful_run(store: &Store, id: EnrichmentId, marker: &str, now: i64) -> RunId {
+    let QueueOutcome::Queued(run) = store.queue_run(id, Trigger::Manual, now).expect("queue")
+    else {
+        panic!("the run was skipped");
+    };
+    store.start_run(run, now).expect("start");
+    store.set_stage(run, Stage::Publish, 0, 1, now).expect("stage");
+    store
+        .finish_run(
+            run,
+            RunOutcome::Successful { summary: summary(7, 30), tables: tables(marker) },
+            now,
+        )
+        .expect("finish");
+    run
+}
+
+/// Queues and starts a manual run at `now`.
+fn running(store: &Store, id: EnrichmentId, now: i64) -> RunId {
+    let QueueOutcome::Queued(run) = store.queue_run(id, Trigger::Manual, now).expect("queue")
+    else {
+        panic!("the run was skipped");
+    };
+    store.start_run(run, now).expect("start");
+    run
+}
+
+/// The markers of the latest results' tables (`None` without results).
+fn published(store: &Store, id: EnrichmentId) -> Option<(i64, Vec<String>)> {
+    store.latest_results(id).expect("results").map(|results| {
+        let texts = results
+            .tables
+            .iter()
+            .map(|table| String::from_utf8_lossy(&table.bytes).trim_end().to_owned())
+            .collect();
+        (results.version, texts)
+    })
+}
+
+/// Every table of the database with its number of rows.
+fn row_counts(store: &Store) -> Vec<(String, i64)> {
+    let connection = store.writer.lock().expect("writer");
+    let names: Vec<String> = connection
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .expect("prepare")
+        .query_map([], |row| row.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("names");
+    names
+        .into_iter()
+        .map(|name| {
+            let count = connection
+                .query_row(&format!("SELECT count(*) FROM \"{name}\""), [], |row| row.get(0))
+                .expect("count");
+            (name, count)
+        })
+        .collect()
+}
+
+fn utc_text(instant: i64) -> String {
+    chrono::DateTime::from_timestamp(instant, 0)
+        .expect("instant")
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+// --- Enrichments and validation ---
+
+#[test]
+fn an_invalid_configuration_lists_every_problem() {
+    let store = Store::open_in_memory().expect("store");
+    let mut invalid = config("Sales");
+    invalid.users = vec!["alice@contoso.com".into(), "nobody".into()];
+    invalid.sources = Vec::new();
+    invalid.weights.insert("recency".into(), "-1".into());
+    invalid.schedule.times = Vec::new();
+    let Err(Error::Invalid(problems)) = store.create_enrichment(&invalid, T0) else {
+        panic!("an invalid configuration was saved");
+    };
+    assert_eq!(
+        problems,
+        [
+            "users[1]: \"nobody\" is not an email address",
+            "users: 1 org user after resolving groups and removing duplicates; 2 to 2500 are needed",
+            "sources: no activity sources: give at least one file or folder",
+            "weights.recency: the weight is negative (-1)",
+            "schedule.times: 0 times of day; 1 to 4 are needed",
+        ]
+    );
+    assert_eq!(store.enrichments().expect("list"), []);
+}
+
+#[test]
+fn names_are_unique_without_regard_to_case() {
+    let store = Store::open_in_memory().expect("store");
+    store.create_enrichment(&config("Sales"), T0).expect("create");
+    let error = store.create_enrichment(&config("SALES"), T0).expect_err("duplicate");
+    assert_eq!(
+        error.to_string(),
+        "invalid enrichment: name: an enrichment named \"SALES\" already exists"
+    );
+    let mut unnamed = config("");
+    unnamed.sources = Vec::new();
+    let Err(Error::Invalid(problems)) = store.create_enrichment(&unnamed, T0) else {
+        panic!("saved");
+    };
+    assert_eq!(
+        problems,
+        [
+            "name: the enrichment needs a name",
+            "sources: no activity sources: give at least one file or folder",
+        ]
+    );
+    assert_eq!(store.enrichment_by_name("sales").expect("by name").config.name, "Sales");
+    let missing = store.enrichment_by_name("Support").expect_err("missing");
+    assert_eq!(missing.to_string(), "enrichment \"Support\" not found");
+    let missing = store.enrichment(EnrichmentId(42)).expect_err("missing");
+    assert_eq!(missing.to_string(), "enrichment 42 not found");
+}
+
+#[test]
+fn a_new_enrichment_awaits_consent_and_does_not_run() {
+    let store = Store::open_in_memory().expect("store");
+    let id = store.create_enrichment(&config("Sales"), T0).expect("create");
+    let enrichment = store.enrichment(id).expect("read");
+    assert_eq!(enrichment.config, config("Sales"));
+    assert_eq!(enrichment.consent, None);
+    assert!(enrichment.active);
+    assert_eq!(enrichment.next_run_at, None);
+    assert_eq!(enrichment.created_at, T0);
+    assert_eq!(enrichment.updated_at, T0);
+    assert_eq!(enrichment.results_version, None);
+    assert_eq!(enrichment.last_run_status, RunStatus::NotStarted);
+    assert_eq!(store.due(T0 + 365 * DAY).expect("due"), []);
+    let error = store.queue_run(id, Trigger::Manual, T0).expect_err("no consent");
+    assert_eq!(
+        error.to_string(),
+        "enrichment \"Sales\" has no administrator consent: no run starts without it"
+    );
+    assert_eq!(store.runs(id).expect("runs"), []);
+    assert_eq!(store.latest_results(id).expect("results"), None);
+}
+
+#[test]
+fn enrichments_are_listed_by_name() {
+    let store = Store::open_in_memory().expect("store");
+    for name in ["Support", "Marketing", "Sales"] {
+        store.create_enrichment(&config(name), T0).expect("create");
+    }
+    let names: Vec<String> = store
+        .enrichments()
+        .expect("list")
+        .into_iter()
+        .map(|enrichment| enrichment.config.name)
+        .collect();
+    assert_eq!(names, ["Marketing", "Sales", "Support"]);
+}
+
+#[test]
+fn updating_keeps_consent_and_results() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    successful_run(&store, id, "v1", T0 + HOUR);
+    let other = store.create_enrichment(&config("Support"), T0).expect("create");
+
+    let mut changed = config("Sales Europe");
+    changed.output_table = "Europe".into();
+    store.update_enrichment(id, &changed, T0 + 2 * HOUR).expect("update");
+    let enrichment = store.enrichment(id).expect("read");
+    assert_eq!(enrichment.config, changed);
+    assert_eq!(enrichment.updated_at, T0 + 2 * HOUR);
+    assert_eq!(enrichment.created_at, T0);
+    assert!(enrichment.consent.is_some());
+    assert_eq!(enrichment.results_version, Some(1));
+    assert_eq!(published(&store, id).map(|(version, _)| version), Some(1));
+
+    let error = store.update_enrichment(other, &changed, T0).expect_err("name taken");
+    assert_eq!(
+        error.to_string(),
+        "invalid enrichment: name: an enrichment named \"Sales Europe\" already exists"
+    );
+    let error = store.update_enrichment(EnrichmentId(99), &config("X"), T0).expect_err("missing");
+    assert_eq!(error.to_string(), "enrichment 99 not found");
+}
+
+#[test]
+fn a_schedule_change_moves_the_next_run_unless_the_first_run_is_pending() {
+    let store = Store::open_in_memory().expect("store");
+    let id = store.create_enrichment(&config("Sales"), T0).expect("create");
+    store.consent(id, "admin", T0, FIRST_RUN_DELAY_SECONDS).expect("consent");
+    let mut daily = config("Sales");
+    daily.schedule.frequency = Frequency::Daily;
+    store.update_enrichment(id, &daily, T0 + HOUR).expect("update");
+    // The first run after consent stays where consent put it.
+    assert_eq!(store.enrichment(id).expect("read").next_run_at, Some(T0 + 6 * HOUR));
+
+    store.queue_run(id, Trigger::Scheduled, T0 + 6 * HOUR).expect("queue");
+    assert_eq!(
+        utc_text(store.enrichment(id).expect("read").next_run_at.unwrap_or(0)),
+        "2024-01-02T02:00:00Z"
+    );
+    let mut weekly_friday = config("Sales");
+    weekly_friday.schedule.weekday = chrono::Weekday::Fri;
+    store.update_enrichment(id, &weekly_friday, T0 + 7 * HOUR).expect("update");
+    assert_eq!(
+        utc_text(store.enrichment(id).expect("read").next_run_at.unwrap_or(0)),
+        "2024-01-05T02:00:00Z"
+    );
+}
+
+// --- Consent and scheduling ---
+
+#[test]
+fn consent_schedules_the_first_run_six_hours_later() {
+    let store = Store::open_in_memory().expect("store");
+    let id = store.create_enrichment(&config("Sales"), T0).expect("create");
+    let consent_at = T0 + 10 * 60;
+    store.consent(id, "admin@contoso.com", consent_at, FIRST_RUN_DELAY_SECONDS).expect("consent");
+    let enrichment = store.enrichment(id).expect("read");
+    let consent = enrichment.consent.expect("consent recorded");
+    assert_eq!((consent.by.as_str(), consent.at), ("admin@contoso.com", consent_at));
+    assert_eq!(enrichment.next_run_at, Some(consent_at + 6 * HOUR));
+    assert_eq!(store.due(consent_at + 6 * HOUR - 1).expect("due"), []);
+    assert_eq!(store.due(consent_at + 6 * HOUR).expect("due"), [id]);
+    let error = store.consent(id, "  ", consent_at, 0).expect_err("nobody");
+    assert_eq!(error.to_string(), "invalid enrichment: by: name who consents");
+}
+
+#[test]
+fn run_now_is_due_at_once_and_the_scheduled_run_takes_its_slot() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    assert_eq!(store.due(T0).expect("due"), [id]);
+    let QueueOutcome::Queued(run) = store.queue_run(id, Trigger::Scheduled, T0).expect("queue")
+    else {
+        panic!("skipped");
+    };
+    // The next slot of "weekly, Monday 02:00 UTC" after Monday 00:00 is the same day.
+    assert_eq!(store.enrichment(id).expect("read").next_run_at, Some(T0 + 2 * HOUR));
+    assert_eq!(store.due(T0 + HOUR).expect("due"), []);
+    store.start_run(run, T0).expect("start");
+    store
+        .finish_run(
+            run,
+            RunOutcome::Successful { summary: summary(1, 2), tables: tables("v1") },
+            T0 + 60,
+        )
+        .expect("finish");
+    // The next run, still ahead, is kept.
+    assert_eq!(store.enrichment(id).expect("read").next_run_at, Some(T0 + 2 * HOUR));
+    let run = store.run(run).expect("run");
+    assert_eq!(run.trigger, Trigger::Scheduled);
+    assert_eq!(run.status, RunStatus::Successful);
+}
+
+#[test]
+fn off_runs_only_the_first_run_after_consent() {
+    let store = Store::open_in_memory().expect("store");
+    let mut off = config("Sales");
+    off.schedule.frequency = Frequency::Off;
+    let id = store.create_enrichment(&off, T0).expect("create");
+    store.consent(id, "admin", T0, FIRST_RUN_DELAY_SECONDS).expect("consent");
+    assert_eq!(store.due(T0 + 6 * HOUR).expect("due"), [id]);
+    store.queue_run(id, Trigger::Scheduled, T0 + 6 * HOUR).expect("queue");
+    assert_eq!(store.enrichment(id).expect("read").next_run_at, None);
+    assert_eq!(store.due(T0 + 365 * DAY).expect("due"), []);
+}
+
+#[test]
+fn a_manual_run_does_not_push_back_a_pending_scheduled_run() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    store.set_next_run(id, Some(T0 + 2 * HOUR)).expect("set");
+    successful_run(&store, id, "v1", T0 + HOUR);
+    assert_eq!(store.enrichment(id).expect("read").next_run_at, Some(T0 + 2 * HOUR));
+    // When the next run is overdue, a finished run moves it to the next slot after now.
+    successful_run(&store, id, "v2", T0 + 3 * HOUR);
+    assert_eq!(
+        utc_text(store.enrichment(id).expect("read").next_run_at.unwrap_or(0)),
+        "2024-01-08T02:00:00Z"
+    );
+}
+
+#[test]
+fn a_scheduled_run_while_one_runs_is_skipped_and_recorded() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    let first = running(&store, id, T0);
+    let outcome = store.queue_run(id, Trigger::Scheduled, T0 + 60).expect("queue");
+    let QueueOutcome::Skipped(skipped) = outcome else { panic!("stacked: {outcome:?}") };
+    let skipped = store.run(skipped).expect("run");
+    assert_eq!(skipped.status, RunStatus::Skipped);
+    assert_eq!(skipped.trigger, Trigger::Scheduled);
+    assert_eq!(skipped.queued_at, T0 + 60);
+    assert_eq!(skipped.finished_at, Some(T0 + 60));
+    assert_eq!(
+        skipped.error.as_deref(),
+        Some(format!("skipped: run {first} was still queued or running").as_str())
+    );
+    // The slot is taken: the scheduler does not skip again at its next look.
+    assert_eq!(store.due(T0 + 120).expect("due"), []);
+    let runs: Vec<(RunId, RunStatus)> =
+        store.runs(id).expect("runs").into_iter().map(|run| (run.id, run.status)).collect();
+    assert_eq!(runs, [(skipped.id, RunStatus::Skipped), (first, RunStatus::Running)]);
+    assert_eq!(store.enrichment(id).expect("read").last_run_status, RunStatus::Skipped);
+    // A queued run also makes the next one skip.
+    store.finish_run(first, RunOutcome::Failed { error: "boom".into() }, T0 + 180).expect("finish");
+    store.queue_run(id, Trigger::Manual, T0 + 200).expect("queue");
+    assert!(matches!(store.queue_run(id, Trigger::Manual, T0 + 201), Ok(QueueOutcome::Skipped(_))));
+}
+
+// --- Runs: stages, warnings, cancel ---
+
+#[test]
+fn stages_record_progress_and_timing() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    let run = running(&store, id, T0);
+    store.set_stage(run, Stage::ResolveUsers, 0, 1, T0 + 1).expect("stage");
+    store.set_stage(run, Stage::ResolveUsers, 1, 1, T0 + 2).expect("stage");
+    store.set_stage(run, Stage::ReadSources, 0, 1000, T0 + 3).expect("stage");
+    store.set_stage(run, Stage::ReadSources, 400, 1000, T0 + 9).expect("stage");
+    store.add_warning(run, "contacts.csv line 7: no email").expect("warn");
+    store.add_warning(run, "mail/x.mbox: not an mbox file").expect("warn");
+    let read = store.run(run).expect("run");
+    assert_eq!(read.status, RunStatus::Running);
+    assert_eq!(read.started_at, Some(T0));
+    assert_eq!(read.stage, Some(Stage::ReadSources));
+    assert_eq!(
+        read.stages,
+        [
+            StageProgress {
+                stage: Stage::ResolveUsers,
+                done: 1,
+                total: 1,
+                started_at: T0 + 1,
+                updated_at: T0 + 2,
+                finished_at: Some(T0 + 3)
+            },
+            StageProgress {
+                stage: Stage::ReadSources,
+                done: 400,
+                total: 1000,
+                started_at: T0 + 3,
+                updated_at: T0 + 9,
+                finished_at: None
+            },
+        ]
+    );
+    assert_eq!(read.warnings, ["contacts.csv line 7: no email", "mail/x.mbox: not an mbox file"]);
+    assert_eq!(read.n_warnings, 2);
+
+    store
+        .finish_run(
+            run,
+            RunOutcome::Successful { summary: summary(3, 4), tables: tables("v1") },
+            T0 + 20,
+        )
+        .expect("finish");
+    let read = store.run(run).expect("run");
+    assert_eq!(read.status, RunStatus::Successful);
+    assert_eq!(read.finished_at, Some(T0 + 20));
+    assert_eq!(read.stages[1].finished_at, Some(T0 + 20));
+    assert_eq!(read.summary, Some(summary(3, 4)));
+    assert_eq!(read.results_version, Some(1));
+    assert_eq!(read.error, None);
+    // A finished run takes no more progress and cannot finish twice.
+    let error = store.set_stage(run, Stage::Score, 0, 1, T0 + 21).expect_err("finished");
+    assert_eq!(error.to_string(), format!("run {run} is Successful: cannot record its progress"));
+    let error = store.finish_run(run, RunOutcome::Cancelled, T0 + 21).expect_err("finished");
+    assert_eq!(error.to_string(), format!("run {run} is Successful: cannot finish it"));
+    assert_eq!(store.run(RunId(999)).expect_err("missing").to_string(), "run 999 not found");
+}
+
+#[test]
+fn warnings_beyond_the_limit_are_counted_not_kept() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    let run = running(&store, id, T0);
+    for index in 0..MAX_KEPT_WARNINGS + 2 {
+        store.add_warning(run, &format!("warning {index}")).expect("warn");
+    }
+    let read = store.run(run).expect("run");
+    assert_eq!(read.n_warnings, MAX_KEPT_WARNINGS + 2);
+    assert_eq!(read.warnings.len() as u64, MAX_KEPT_WARNINGS);
+    assert_eq!(read.warnings.last().map(String::as_str), Some("warning 999"));
+}
+
+#[test]
+fn cancelling_a_queued_run_ends_it_at_once() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    let QueueOutcome::Queued(run) = store.queue_run(id, Trigger::Manual, T0).expect("queue") else {
+        panic!("skipped");
+    };
+    store.request_cancel(run, T0 + 5).expect("cancel");
+    let read = store.run(run).expect("run");
+    assert_eq!(read.status, RunStatus::Cancelled);
+    assert_eq!(read.finished_at, Some(T0 + 5));
+    assert_eq!(read.error.as_deref(), Some("cancelled before it started"));
+    assert!(store.cancel_requested(run).expect("flag"));
+    let error = store.start_run(run, T0 + 6).expect_err("cancelled");
+    assert_eq!(error.to_string(), format!("run {run} is Cancelled: cannot start it"));
+    // Nothing is left queued: the next run is not skipped.
+    assert!(matches!(store.queue_run(id, Trigger::Manual, T0 + 7), Ok(QueueOutcome::Queued(_))));
+}
+
+#[test]
+fn cancelling_a_running_run_keeps_the_last_results() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    successful_run(&store, id, "v1", T0);
+    let run = running(&store, id, T0 + HOUR);
+    store.set_stage(run, Stage::Aggregate, 5, 10, T0 + HOUR).expect("stage");
+    assert!(!store.cancel_requested(run).expect("flag"));
+    store.request_cancel(run, T0 + HOUR + 1).expect("cancel");
+    assert!(store.cancel_requested(run).expect("flag"));
+    assert_eq!(store.run(run).expect("run").status, RunStatus::Running);
+    store.finish_run(run, RunOutcome::Cancelled, T0 + HOUR + 2).expect("finish");
+    let read = store.run(run).expect("run");
+    assert_eq!(read.status, RunStatus::Cancelled);
+    assert!(read.cancel_requested);
+    assert_eq!(
+        published(&store, id),
+        Some((
+            1,
+            vec![
+                "Office v1".into(),
+                "Office_UserEntity v1".into(),
+                "Office_ScoreExplanation v1".into()
+            ]
+        ))
+    );
+
+    // A run that completes after its cancel was requested is Cancelled, and publishes nothing.
+    let run = running(&store, id, T0 + 2 * HOUR);
+    store.request_cancel(run, T0 + 2 * HOUR).expect("cancel");
+    store
+        .finish_run(
+            run,
+            RunOutcome::Successful { summary: summary(9, 9), tables: tables("v2") },
+            T0 + 2 * HOUR,
+        )
+        .expect("finish");
+    assert_eq!(store.run(run).expect("run").status, RunStatus::Cancelled);
+    assert_eq!(published(&store, id).map(|(version, _)| version), Some(1));
+}
+
+#[test]
+fn a_failed_run_keeps_the_last_results() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    successful_run(&store, id, "v1", T0);
+    let run = running(&store, id, T0 + HOUR);
+    store
+        .finish_run(
+            run,
+            RunOutcome::Failed { error: "contacts.csv: no such file".into() },
+            T0 + HOUR,
+        )
+        .expect("finish");
+    let read = store.run(run).expect("run");
+    assert_eq!(read.status, RunStatus::Failed);
+    assert_eq!(read.error.as_deref(), Some("contacts.csv: no such file"));
+    assert_eq!(published(&store, id).map(|(version, _)| version), Some(1));
+    assert_eq!(store.enrichment(id).expect("read").last_run_status, RunStatus::Failed);
+}
+
+#[test]
+fn revoking_consent_stops_runs_and_prevents_new_ones() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    let other = consented(&store, "Support");
+    let run = running(&store, id, T0);
+    let QueueOutcome::Queued(queued) = store.queue_run(other, Trigger::Manual, T0).expect("queue")
+    else {
+        panic!("skipped");
+    };
+    store.revoke_consent(id, "dpo@contoso.com", T0 + 60).expect("revoke");
+    store.revoke_consent(other, "dpo@contoso.com", T0 + 60).expect("revoke");
+
+    assert!(store.cancel_requested(run).expect("flag"));
+    let queued = store.run(queued).expect("run");
+    assert_eq!(queued.status, RunStatus::Cancelled);
+    assert_eq!(queued.error.as_deref(), Some("cancelled: consent was revoked"));
+    let enrichment = store.enrichment(id).expect("read");
+    assert_eq!(enrichment.consent, None);
+    let revoked = enrichment.consent_revoked.expect("revocation recorded");
+    assert_eq!((revoked.by.as_str(), revoked.at), ("dpo@contoso.com", T0 + 60));
+    assert_eq!(enrichment.next_run_at, None);
+    assert_eq!(store.due(T0 + 365 * DAY).expect("due"), []);
+    assert!(matches!(store.queue_run(id, Trigger::Manual, T0 + 61), Err(Error::NoConsent { .. })));
+    assert!(matches!(
+        store.queue_run(id, Trigger::Scheduled, T0 + 61),
+        Err(Error::NoConsent { .. })
+    ));
+
+    // Consent given again clears the revocation.
+    store.consent(id, "admin", T0 + 120, 0).expect("consent");
+    assert_eq!(store.enrichment(id).expect("read").consent_revoked, None);
+}
+
+#[test]
+fn deactivating_keeps_results_and_stops_refreshes() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    successful_run(&store, id, "v1", T0);
+    store.set_active(id, false, T0 + HOUR).expect("deactivate");
+    let enrichment = store.enrichment(id).expect("read");
+    assert!(!enrichment.active);
+    assert_eq!(enrichment.results_version, Some(1));
+    assert_eq!(published(&store, id).map(|(version, _)| version), Some(1));
+    assert_eq!(store.due(T0 + 365 * DAY).expect("due"), []);
+    let error = store.queue_run(id, Trigger::Scheduled, T0 + 3 * HOUR).expect_err("inactive");
+    assert_eq!(
+        error.to_string(),
+        "enrichment \"Sales\" is inactive: it is not refreshed on its schedule"
+    );
+    // A person may still run it.
+    successful_run(&store, id, "v2", T0 + 3 * HOUR);
+    // Activated again, the slot missed meanwhile (Monday 02:00) is due at once.
+    store.set_active(id, true, T0 + 4 * HOUR).expect("activate");
+    assert_eq!(store.due(T0 + 4 * HOUR).expect("due"), [id]);
+}
+
+#[test]
+fn deleting_an_enrichment_deletes_its_runs_and_results() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    let other = consented(&store, "Support");
+    for enrichment in [id, other] {
+        successful_run(&store, enrichment, "v1", T0);
+        successful_run(&store, enrichment, "v2", T0 + HOUR);
+        let run = running(&store, enrichment, T0 + 2 * HOUR);
+        store.add_warning(run, "a warning").expect("warn");
+        store.set_stage(run, Stage::ReadSources, 1, 2, T0 + 2 * HOUR).expect("stage");
+        store.queue_run(enrichment, Trigger::Manual, T0 + 2 * HOUR).expect("skip");
+    }
+    store.delete_enrichment(id).expect("delete");
+    assert!(matches!(store.enrichment(id), Err(Error::NotFound { .. })));
+    assert!(matches!(store.runs(id), Err(Error::NotFound { .. })));
+    assert!(matches!(store.latest_results(id), Err(Error::NotFound { .. })));
+    assert!(matches!(store.delete_enrichment(id), Err(Error::NotFound { .. })));
+    // The other enrichment is whole.
+    assert_eq!(store.runs(other).expect("runs").len(), 4);
+    assert_eq!(published(&store, other).map(|(version, _)| version), Some(2));
+    let counts = row_counts(&store);
+    let expected: Vec<(String, i64)> = [
+        ("enrichments", 1),
+        ("result_tables", 6),
+        ("result_versions", 2),
+        ("run_stages", 3),
+        ("run_warnings", 1),
+        ("runs", 4),
+    ]
+    .into_iter()
+    .map(|(name, count)| (name.to_owned(), count))
+    .collect();
+    assert_eq!(counts, expected);
+
+    store.delete_enrichment(other).expect("delete");
+    assert!(row_counts(&store).iter().all(|(_, count)| *count == 0), "{:?}", row_counts(&store));
+}
+
+// --- Results ---
+
+#[test]
+fn results_are_versioned_and_the_history_kept() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    let first = successful_run(&store, id, "v1", T0);
+    let failed = running(&store, id, T0 + DAY);
+    store.finish_run(failed, RunOutcome::Failed { error: "x".into() }, T0 + DAY).expect("fail");
+    let QueueOutcome::Queued(second) =
+        store.queue_run(id, Trigger::Manual, T0 + 7 * DAY).expect("queue")
+    else {
+        panic!("skipped");
+    };
+    store.start_run(second, T0 + 7 * DAY).expect("start");
+    store
+        .finish_run(
+            second,
+            RunOutcome::Successful { summary: summary(9, 37), tables: tables("v2") },
+            T0 + 7 * DAY + 60,
+        )
+        .expect("finish");
+
+    let results = store.latest_results(id).expect("results").expect("published");
+    assert_eq!(results.version, 2);
+    assert_eq!(results.run, second);
+    assert_eq!(results.published_at, T0 + 7 * DAY + 60);
+    assert_eq!(results.summary, summary(9, 37));
+    assert_eq!(results.tables, tables("v2"));
+    assert_eq!(store.enrichment(id).expect("read").results_version, Some(2));
+
+    let history: Vec<(RunId, i64, serde_json::Value)> = store
+        .history(id)
+        .expect("history")
+        .into_iter()
+        .map(|entry| (entry.run, entry.finished_at, entry.summary))
+        .collect();
+    assert_eq!(history, [(first, T0, summary(7, 30)), (second, T0 + 7 * DAY + 60, summary(9, 37))]);
+    assert!(matches!(store.history(EnrichmentId(99)), Err(Error::NotFound { .. })));
+}
+
+#[test]
+fn only_the_latest_two_versions_keep_their_tables() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    for (index, marker) in ["v1", "v2", "v3", "v4"].into_iter().enumerate() {
+        successful_run(&store, id, marker, T0 + index as i64 * DAY);
+    }
+    let connection = store.writer.lock().expect("writer");
+    let versions: Vec<i64> = connection
+        .prepare("SELECT version FROM result_versions ORDER BY version")
+        .expect("prepare")
+        .query_map([], |row| row.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("versions");
+    assert_eq!(versions, [3, 4]);
+    drop(connection);
+    assert_eq!(store.history(id).expect("history").len(), 4);
+}
+
+// --- Recovery ---
+
+#[test]
+fn interrupted_runs_are_failed_with_their_stage_and_retried() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    successful_run(&store, id, "v1", T0);
+    let other = consented(&store, "Support");
+    let interrupted = running(&store, id, T0 + HOUR);
+    store.set_stage(interrupted, Stage::ReadSources, 10, 20, T0 + HOUR).expect("stage");
+    let QueueOutcome::Queued(queued) =
+        store.queue_run(other, Trigger::Manual, T0 + HOUR).expect("queue")
+    else {
+        panic!("skipped");
+    };
+    let unstaged = consented(&store, "Marketing");
+    let unstaged_run = running(&store, unstaged, T0 + HOUR);
+    store.set_next_run(id, Some(T0 + 7 * DAY)).expect("set");
+
+    let recovered = store.recover_interrupted(T0 + 2 * HOUR).expect("recover");
+    assert_eq!(recovered, [interrupted, queued, unstaged_run]);
+    let read = store.run(interrupted).expect("run");
+    assert_eq!(read.status, RunStatus::Failed);
+    assert_eq!(read.finished_at, Some(T0 + 2 * HOUR));
+    assert_eq!(
+        read.error.as_deref(),
+        Some("interrupted: the process stopped during stage read sources")
+    );
+    assert_eq!(read.stages[0].finished_at, Some(T0 + 2 * HOUR));
+    assert_eq!(
+        store.run(queued).expect("run").error.as_deref(),
+        Some("interrupted: the process stopped before the run started")
+    );
+    assert_eq!(
+        store.run(unstaged_run).expect("run").error.as_deref(),
+        Some("interrupted: the process stopped before the first stage")
+    );
+    assert_eq!(published(&store, id).map(|(version, _)| version), Some(1));
+    // The interrupted refresh is due again at once, and a second recovery finds nothing.
+    assert_eq!(store.enrichment(id).expect("read").next_run_at, Some(T0 + 2 * HOUR));
+    assert_eq!(store.due(T0 + 2 * HOUR).expect("due").len(), 3);
+    assert_eq!(store.recover_interrupted(T0 + 3 * HOUR).expect("recover"), []);
+    successful_run(&store, id, "v2", T0 + 3 * HOUR);
+    assert_eq!(published(&store, id).map(|(version, _)| version), Some(2));
+}
+
+// --- Database files: snapshots, migrations, read-only, full disk ---
+
+/// A store file in a fresh temporary folder, with one enrichment that published "v1".
+fn file_store(folder: &Path) -> (Store, EnrichmentId, PathBuf) {
+    let path = folder.join("data").join("rapport.db");
+    let store = Store::open(&path).expect("open");
+    let id = consented(&store, "Sales");
+    successful_run(&store, id, "v1", T0);
+    (store, id, path)
+}
+
+#[test]
+fn a_reader_in_a_transaction_sees_one_version_while_another_publishes() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let (store, id, path) = file_store(folder.path());
+    let mut reader = Connection::open(&path).expect("reader");
+    let read_tables = |connection: &Connection| -> Vec<String> {
+        connection
+            .prepare(
+                "SELECT CAST(t.bytes AS TEXT) FROM enrichments e
+                 JOIN result_versions v ON v.enrichment_id = e.id AND v.version = e.results_version
+                 JOIN result_tables t ON t.version_id = v.id ORDER BY t.position",
+            )
+            .expect("prepare")
+            .query_map([], |row| row.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    let v1 = vec!["Office v1\n", "Office_UserEntity v1\n", "Office_ScoreExplanation v1\n"];
+    let transaction = reader.transaction().expect("begin");
+    assert_eq!(read_tables(&transaction), v1);
+    successful_run(&store, id, "v2", T0 + HOUR);
+    assert_eq!(read_tables(&transaction), v1);
+    transaction.commit().expect("end");
+    assert_eq!(
+        read_tables(&reader),
+        ["Office v2\n", "Office_UserEntity v2\n", "Office_ScoreExplanation v2\n"]
+    );
+    assert_eq!(published(&store, id).map(|(version, _)| version), Some(2));
+}
+
+#[test]
+fn an_empty_version_0_file_is_upgraded() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let path = folder.path().join("old.db");
+    {
+        let connection = Connection::open(&path).expect("create by hand");
+        connection
+            .execute_batch("CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('kept');")
+            .expect("write");
+        assert_eq!(schema::user_version(&connection).expect("version"), 0);
+    }
+    let store = Store::open(&path).expect("open");
+    let id = consented(&store, "Sales");
+    successful_run(&store, id, "v1", T0);
+    drop(store);
+    let connection = Connection::open(&path).expect("reopen by hand");
+    assert_eq!(schema::user_version(&connection).expect("version"), crate::SCHEMA_VERSION);
+    let note: String =
+        connection.query_row("SELECT text FROM notes", [], |row| row.get(0)).expect("note");
+    assert_eq!(note, "kept");
+}
+
+#[test]
+fn migrations_upgrade_step_by_step_and_keep_data() {
+    let mut connection = Connection::open_in_memory().expect("connection");
+    let version_1: &[&str] = &["CREATE TABLE items (name TEXT NOT NULL);"];
+    schema::migrate(&mut connection, version_1).expect("to 1");
+    connection.execute("INSERT INTO items (name) VALUES ('first')", []).expect("insert");
+    let version_3: &[&str] = &[
+        "CREATE TABLE items (name TEXT NOT NULL);",
+        "ALTER TABLE items ADD COLUMN size INTEGER NOT NULL DEFAULT 7;",
+        "CREATE INDEX items_by_size ON items(size);",
+    ];
+    schema::migrate(&mut connection, version_3).expect("to 3");
+    assert_eq!(schema::user_version(&connection).expect("version"), 3);
+    let row: (String, i64) = connection
+        .query_row("SELECT name, size FROM items", [], |row| Ok((row.get(0)?, row.get(1)?)))
+        .expect("row");
+    assert_eq!(row, ("first".to_owned(), 7));
+    // Opening again at the same version changes nothing; an older build refuses it.
+    schema::migrate(&mut connection, version_3).expect("again");
+    let error = schema::migrate(&mut connection, version_1).expect_err("newer");
+    assert!(matches!(error, Error::NewerSchema { found: 3, supported: 1 }));
+}
+
+#[test]
+fn a_failed_migration_changes_nothing() {
+    let mut connection = Connection::open_in_memory().expect("connection");
+    let broken: &[&str] = &["CREATE TABLE a (x);", "CREATE TABLE b (y); NOT SQL;"];
+    assert!(schema::migrate(&mut connection, broken).is_err());
+    assert_eq!(schema::user_version(&connection).expect("version"), 0);
+    let n_tables: i64 = connection
+        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |row| row.get(0))
+        .expect("count");
+    assert_eq!(n_tables, 0);
+}
+
+#[test]
+fn a_newer_database_is_refused() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let path = folder.path().join("newer.db");
+    Connection::open(&path)
+        .expect("create")
+        .execute_batch("PRAGMA user_version = 999")
+        .expect("set");
+    let error = Store::open(&path).err().expect("refused");
+    assert!(matches!(error, Error::NewerSchema { found: 999, supported: 1 }));
+    assert_eq!(
+        error.to_string(),
+        "the database schema is version 999, newer than version 1 that this rapport supports: use a newer rapport"
+    );
+    assert!(matches!(Store::open_read_only(&path), Err(Error::NewerSchema { found: 999, .. })));
+    // Nothing was written to it.
+    let connection = Connection::open(&path).expect("reopen");
+    assert_eq!(schema::user_version(&connection).expect("version"), 999);
+}
+
+#[test]
+fn a_read_only_database_gives_a_clear_error_and_keeps_the_results() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let (store, id, path) = file_store(folder.path());
+    drop(store);
+    let read_only = Store::open_read_only(&path).expect("open read-only");
+    assert_eq!(published(&read_only, id).map(|(version, _)| version), Some(1));
+    let error = read_only.create_enrichment(&config("Support"), T0).expect_err("read-only");
+    assert!(matches!(error, Error::ReadOnly { .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "the database {} is read-only: check the permissions of the file and its folder (nothing was changed)",
+            path.display()
+        )
+    );
+    assert!(matches!(
+        read_only.queue_run(id, Trigger::Manual, T0 + HOUR),
+        Err(Error::ReadOnly { .. })
+    ));
+    drop(read_only);
+    let store = Store::open(&path).expect("reopen");
+    assert_eq!(published(&store, id).map(|(version, _)| version), Some(1));
+    assert_eq!(store.runs(id).expect("runs").len(), 1);
+
+    // An older file cannot be upgraded read-only.
+    let old = folder.path().join("old.db");
+    Connection::open(&old).expect("create").execute_batch("CREATE TABLE t (x)").expect("write");
+    let error = Store::open_read_only(&old).err().expect("refused");
+    assert_eq!(
+        error.to_string(),
+        "the database schema is version 0, older than version 1: open it once with write access to upgrade it"
+    );
+}
+
+#[test]
+fn a_full_disk_gives_a_clear_error_and_keeps_the_results() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let (store, id, path) = file_store(folder.path());
+    let run = running(&store, id, T0 + HOUR);
+    {
+        // Let the file grow by no page: the big publish below cannot fit.
+        let connection = store.writer.lock().expect("writer");
+        let pages: i64 =
+            connection.query_row("PRAGMA page_count", [], |row| row.get(0)).expect("pages");
+        connection
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+            .expect("limit");
+    }
+    let big =
+        vec![Table { name: "Office".into(), format: "csv".into(), bytes: vec![b'x'; 4 << 20] }];
+    let error = store
+        .finish_run(run, RunOutcome::Successful { summary: summary(1, 1), tables: big }, T0 + HOUR)
+        .expect_err("full");
+    assert!(matches!(error, Error::DiskFull { .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "the disk holding the database {} is full: free some space (nothing was changed)",
+            path.display()
+        )
+    );
+    assert_eq!(store.run(run).expect("run").status, RunStatus::Running);
+    assert_eq!(published(&store, id).map(|(version, _)| version), Some(1));
+    assert_eq!(
+        store.latest_results(id).expect("results").map(|results| results.tables),
+        Some(tables("v1"))
+    );
+    // The executor can still record the failure.
+    store
+        .finish_run(run, RunOutcome::Failed { error: error.to_string() }, T0 + HOUR)
+        .expect("fail");
+    assert_eq!(store.run(run).expect("run").status, RunStatus::Failed);
+}
+
+#[test]
+fn a_lock_held_too_long_by_another_process_is_named() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let (store, id, path) = file_store(folder.path());
+    store
+        .writer
+        .lock()
+        .expect("writer")
+        .busy_timeout(std::time::Duration::from_millis(50))
+        .expect("timeout");
+    let mut other = Connection::open(&path).expect("other process");
+    let holding =
+        other.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).expect("lock");
+    let error = store.set_active(id, false, T0).expect_err("busy");
+    assert_eq!(
+        error.to_string(),
+        format!("the database {} is locked by another process: try again", path.display())
+    );
+    // Readers are not blocked by the writer of another process.
+    assert_eq!(published(&store, id).map(|(version, _)| version), Some(1));
+    drop(holding);
+    store.set_active(id, false, T0).expect("after the lock");
+    assert!(!store.enrichment(id).expect("read").active);
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_named() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let path = folder.path().join("notes.db");
+    std::fs::write(&path, vec![b'n'; 8192]).expect("write");
+    let error = Store::open(&path).err().expect("refused");
+    assert_eq!(
+        error.to_string(),
+        format!("{} is not a rapport database or it is damaged", path.display())
+    );
+}
+
+// --- Names of statuses and stages ---
+
+#[test]
+fn statuses_stages_and_triggers_have_stable_names() {
+    let statuses: Vec<&str> = RunStatus::ALL.iter().map(|status| status.as_str()).collect();
+    assert_eq!(
+        statuses,
+        ["Not started", "Queued", "Running", "Successful", "Failed", "Cancelled", "Skipped"]
+    );
+    let stages: Vec<&str> = Stage::ALL.iter().map(|stage| stage.as_str()).collect();
+    assert_eq!(
+        stages,
+        [
+            "resolve users",
+            "read sources",
+            "de-duplicate",
+            "resolve accounts",
+            "aggregate",
+            "score",
+            "publish"
+        ]
+    );
+    for status in RunStatus::ALL {
+        assert_eq!(RunStatus::from_text(status.as_str()), Some(status));
+    }
+    for stage in Stage::ALL {
+        assert_eq!(Stage::from_text(stage.as_str()), Some(stage));
+    }
+    for trigger in [Trigger::Scheduled, Trigger::Manual] {
+        assert_eq!(Trigger::from_text(trigger.as_str()), Some(trigger));
+    }
+    assert_eq!(RunStatus::from_text("queued"), None);
+    let active: Vec<RunStatus> =
+        RunStatus::ALL.into_iter().filter(|status| status.is_active()).collect();
+    assert_eq!(active, [RunStatus::Queued, RunStatus::Running]);
+}
