@@ -146,16 +146,28 @@ fn read_mail_with(
     let (unit_sender, unit_receiver) = mpsc::channel::<Unit<'_>>();
     let unit_receiver = Mutex::new(unit_receiver);
     let (result_sender, result_receiver) = mpsc::channel::<UnitResult>();
+    // Block buffers go back to the planner once parsed: reusing them spares the kernel zeroing
+    // fresh pages for every block (a sixth of a run's time before they were reused).
+    let (free_sender, free_receiver) = mpsc::channel::<Vec<u8>>();
     thread::scope(|scope| {
         for _ in 0..threads {
             let result_sender = result_sender.clone();
             let unit_receiver = &unit_receiver;
-            scope.spawn(move || work(unit_receiver, &result_sender));
+            let free_blocks = free_sender.clone();
+            scope.spawn(move || work(unit_receiver, &result_sender, &free_blocks));
         }
         drop(result_sender);
 
         let mut reorder = Reorder { pending: BTreeMap::new(), next_index: 0, failure: None };
-        let mut planner = Planner { items, limits, position: 0, n_units: 0, big_mbox: None };
+        drop(free_sender);
+        let mut planner = Planner {
+            items,
+            limits,
+            position: 0,
+            n_units: 0,
+            big_mbox: None,
+            free_blocks: free_receiver,
+        };
         let mut plan_failure = None;
         // Units are numbered when planned (a big mbox plans all its units at once) but counted
         // in flight only once sent.
@@ -235,7 +247,11 @@ struct UnitOutput {
 }
 
 /// A worker: takes units until the channel closes, sends back each unit's records.
-fn work(units: &Mutex<Receiver<Unit<'_>>>, results: &mpsc::Sender<UnitResult>) {
+fn work(
+    units: &Mutex<Receiver<Unit<'_>>>,
+    results: &mpsc::Sender<UnitResult>,
+    free_blocks: &mpsc::Sender<Vec<u8>>,
+) {
     loop {
         // The lock is released at the end of this statement, before the unit is parsed.
         // Workers stop only when the channel closes: the lock cannot be poisoned by a panic while
@@ -246,7 +262,14 @@ fn work(units: &Mutex<Receiver<Unit<'_>>>, results: &mpsc::Sender<UnitResult>) {
         // A panic is a bug; it is carried to the calling thread instead of leaving it waiting
         // for a result that would never come.
         let records = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_unit(&unit)));
-        if results.send((unit.index, unit.n_bytes, records)).is_err() {
+        let (index, n_bytes) = (unit.index, unit.n_bytes);
+        for piece in unit.pieces {
+            if let Piece::Block(block) = piece {
+                // The planner may be gone already; then the buffer is simply freed.
+                let _ = free_blocks.send(block);
+            }
+        }
+        if results.send((index, n_bytes, records)).is_err() {
             return;
         }
     }
@@ -292,6 +315,8 @@ struct Planner<'a> {
     n_units: usize,
     /// The big mbox being read block by block, if any.
     big_mbox: Option<BigMbox>,
+    /// Block buffers the workers are done with.
+    free_blocks: Receiver<Vec<u8>>,
 }
 
 /// A big mbox file being read in blocks.
@@ -307,7 +332,8 @@ impl<'a> Planner<'a> {
     fn next_unit(&mut self) -> Result<Option<Unit<'a>>, Error> {
         loop {
             if let Some(big_mbox) = &mut self.big_mbox {
-                match next_block(big_mbox, self.limits.unit_bytes)? {
+                let recycled = self.free_blocks.try_recv().unwrap_or_default();
+                match next_block(big_mbox, self.limits.unit_bytes, recycled)? {
                     Some(block) => {
                         let n_bytes = block.len() as u64;
                         return Ok(Some(self.unit(vec![Piece::Block(block)], n_bytes)));
@@ -359,12 +385,19 @@ impl<'a> Planner<'a> {
 /// Reads the next block of a big mbox: at least `block_bytes` (unless the file ends), cut just
 /// before the last message start in it, so that every block holds whole messages. A single
 /// message larger than a block makes a larger block. `None` at the end of the file.
-fn next_block(big_mbox: &mut BigMbox, block_bytes: u64) -> Result<Option<Vec<u8>>, Error> {
+fn next_block(
+    big_mbox: &mut BigMbox,
+    block_bytes: u64,
+    recycled: Vec<u8>,
+) -> Result<Option<Vec<u8>>, Error> {
     let block_bytes = usize::try_from(block_bytes).unwrap_or(usize::MAX).max(1);
-    let mut block = std::mem::take(&mut big_mbox.carry);
+    let mut block = recycled;
+    block.clear();
+    block.append(&mut big_mbox.carry);
     loop {
         let searched_up_to = block.len();
         let wanted = block_bytes.max(block.len() + block_bytes / 2);
+        block.reserve(wanted - block.len());
         let n_read = (&mut big_mbox.file)
             .take((wanted - block.len()) as u64)
             .read_to_end(&mut block)
