@@ -209,37 +209,37 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<()> {
         eprintln!("rapport: {} interrupted run(s) marked as Failed", interrupted.len());
     }
     eprintln!("rapport: serving {} (checking every {} s)", database.display(), args.poll_seconds);
+    let threads = config::threads(args.threads);
     loop {
-        for id in store.due(config::now())? {
-            let enrichment = store.enrichment(id)?;
-            match store.queue_run(id, Trigger::Scheduled, config::now()) {
-                Ok(QueueOutcome::Queued(run)) => {
-                    let line = runner::execute(
-                        &store,
-                        &database,
-                        &enrichment,
-                        run,
-                        config::threads(args.threads),
-                    )?;
-                    eprintln!(
-                        "rapport: {:?} run {run}: {}: {}",
-                        enrichment.config.name, line.status, line.detail
-                    );
-                }
-                Ok(QueueOutcome::Skipped(run)) => {
-                    eprintln!(
-                        "rapport: {:?} run {run} skipped: another run is in progress",
-                        enrichment.config.name
-                    );
-                }
-                Err(error) => eprintln!("rapport: {:?}: {error:#}", enrichment.config.name),
-            }
+        for line in tick(&store, &database, config::now(), threads)? {
+            eprintln!("rapport: {line}");
         }
         if args.once {
             return Ok(());
         }
         std::thread::sleep(Duration::from_secs(args.poll_seconds.max(1)));
     }
+}
+
+/// One look at the schedule at instant `now`: every due enrichment gets a scheduled run, executed
+/// one after the other. Returns a line per enrichment (names, never people).
+fn tick(store: &Store, database: &Path, now: i64, threads: usize) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for id in store.due(now)? {
+        let enrichment = store.enrichment(id)?;
+        let name = &enrichment.config.name;
+        match store.queue_run(id, Trigger::Scheduled, now) {
+            Ok(QueueOutcome::Queued(run)) => {
+                let line = runner::execute(store, database, &enrichment, run, threads)?;
+                lines.push(format!("{name:?} run {run}: {}: {}", line.status, line.detail));
+            }
+            Ok(QueueOutcome::Skipped(run)) => {
+                lines.push(format!("{name:?} run {run} skipped: another run is in progress"));
+            }
+            Err(error) => lines.push(format!("{name:?}: {error:#}")),
+        }
+    }
+    Ok(lines)
 }
 
 fn database_path(data_dir: &Path) -> Result<PathBuf> {
@@ -466,4 +466,56 @@ fn show(store: &Store, enrichment: &Enrichment) -> Result<String> {
         None => text.push_str("  Latest results: none yet\n"),
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-11-23T00:00:00Z, a Monday.
+    const MONDAY: i64 = 1_795_392_000;
+    const HOUR: i64 = 3_600;
+
+    #[test]
+    fn the_scheduler_runs_six_hours_after_consent_then_weekly() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).expect("write input");
+            path
+        };
+        let contacts = write("contacts.csv", "Email,AccountId\njane@client.example,A1\n");
+        let mail = write(
+            "one.eml",
+            "Message-ID: <m1@org.example>\nFrom: alice@org.example\nTo: jane@client.example\n\n",
+        );
+        let database = dir.path().join("rapport.db");
+        let store = Store::open(&database).expect("store");
+        let mut settings = EnrichmentConfig::new("Weekly", contacts, vec![mail]);
+        settings.users = vec!["alice@org.example".into(), "bob@org.example".into()];
+        let id = store.create_enrichment(&settings, MONDAY).expect("create");
+
+        assert!(
+            tick(&store, &database, MONDAY + 7 * HOUR, 1).expect("tick").is_empty(),
+            "no run before consent"
+        );
+        store.consent(id, "it-admin", MONDAY + HOUR, FIRST_RUN_DELAY_SECONDS).expect("consent");
+        assert!(
+            tick(&store, &database, MONDAY + 7 * HOUR - 1, 1).expect("tick").is_empty(),
+            "not yet due"
+        );
+        let lines = tick(&store, &database, MONDAY + 7 * HOUR, 1).expect("tick");
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].starts_with("\"Weekly\" run 1: Successful"), "{lines:?}");
+        // The default schedule is weekly, Monday 02:00 UTC: the next run is a week after today's slot.
+        let next = store.enrichment(id).expect("enrichment").next_run_at;
+        assert_eq!(next, Some(MONDAY + 7 * 24 * HOUR + 2 * HOUR));
+        assert!(
+            tick(&store, &database, MONDAY + 7 * 24 * HOUR + 2 * HOUR - 1, 1)
+                .expect("tick")
+                .is_empty()
+        );
+        let lines = tick(&store, &database, MONDAY + 7 * 24 * HOUR + 2 * HOUR, 1).expect("tick");
+        assert!(lines[0].starts_with("\"Weekly\" run 2: Successful"), "{lines:?}");
+    }
 }
