@@ -26,6 +26,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, Months, NaiveDate};
+use rapport_ingest::date::days_from_civil;
 
 /// Paths of the files [`generate`] wrote, to be passed on as the inputs of an enrichment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -213,18 +214,9 @@ impl Rng {
     }
 }
 
-// Calendar arithmetic on days since 1970-01-01 (Howard Hinnant's algorithms): integer-only and
-// much faster than formatting through chrono for twenty thousand messages.
-
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
+// Calendar arithmetic on days since 1970-01-01 (Howard Hinnant's algorithms; days_from_civil is
+// shared with the date parser): integer-only and much faster than formatting through chrono for
+// twenty thousand messages.
 
 /// `(year, month 1–12, day 1–31)` of a day number.
 fn civil_from_days(days: i64) -> (i64, i64, i64) {
