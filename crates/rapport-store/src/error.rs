@@ -127,6 +127,14 @@ pub enum Error {
         /// The SQLite error.
         source: rusqlite::Error,
     },
+    /// The installation key file exists but may not be used.
+    #[error("the installation key {} cannot be used: {problem}", path.display())]
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// A stored value could not be read back (e.g. a configuration JSON that does not parse).
     #[error("the stored {what} of {id} cannot be read: {detail}")]
     Corrupt {

@@ -9,6 +9,8 @@
 pub mod config;
 pub mod enrichment;
 mod error;
+pub mod ledger;
+pub mod pseudonym;
 pub mod results;
 pub mod run;
 pub mod schedule;

@@ -7,10 +7,12 @@ use rusqlite::{Connection, OptionalExtension as _, Row, Transaction, params};
 
 use crate::enrichment::{Enrichment, EnrichmentId};
 use crate::error::Error;
+use crate::ledger::LedgerUpdate;
 use crate::results::Table;
 use crate::run::{QueueOutcome, Run, RunId, RunOutcome, RunStatus, Stage, StageProgress, Trigger};
 use crate::schedule::next_run_after;
 use crate::store::enrichments::load_enrichment;
+use crate::store::ledger::apply_ledger;
 use crate::store::{Store, from_sql_integer, sql, to_sql_integer};
 use crate::{KEPT_RESULTS_VERSIONS, MAX_KEPT_WARNINGS};
 
@@ -246,6 +248,19 @@ impl Store {
     ///
     /// The next scheduled run, when it is not still ahead, moves to the schedule's next slot.
     pub fn finish_run(&self, run: RunId, outcome: RunOutcome, now: i64) -> Result<(), Error> {
+        self.finish_run_with_ledger(run, outcome, None, now)
+    }
+
+    /// [`Store::finish_run`] that also applies the run's ledger changes when it publishes: in the
+    /// same transaction, so the ledger and the results always belong to the same run. A run that
+    /// fails, is cancelled or is stopped leaves the ledger as the last successful run left it.
+    pub fn finish_run_with_ledger(
+        &self,
+        run: RunId,
+        outcome: RunOutcome,
+        ledger: Option<&LedgerUpdate>,
+        now: i64,
+    ) -> Result<(), Error> {
         let context = "could not finish the run";
         self.write(context, |transaction| {
             let state = run_state(transaction, run)?;
@@ -267,6 +282,9 @@ impl Store {
                     end_run(transaction, run, RunStatus::Cancelled, None, now)?;
                 }
                 RunOutcome::Successful { summary, tables } => {
+                    if let Some(ledger) = ledger {
+                        apply_ledger(transaction, state.enrichment, ledger)?;
+                    }
                     publish(transaction, &state, &summary, &tables, now)?;
                 }
                 RunOutcome::Failed { error } => {

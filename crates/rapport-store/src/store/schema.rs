@@ -10,11 +10,11 @@ use crate::error::Error;
 use crate::store::sql;
 
 /// The schema version this build creates and reads: the number of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The migrations, in order: entry `i` upgrades version `i` to `i + 1`. Never edit a published
 /// entry; append a new one.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 const _: () = assert!(SCHEMA_VERSION as usize == MIGRATIONS.len());
 
@@ -94,6 +94,27 @@ CREATE TABLE result_tables (
     format TEXT NOT NULL,
     bytes BLOB NOT NULL,
     PRIMARY KEY (version_id, position)
+) STRICT;
+";
+
+/// Version 2: the mail ledger, one row per source file of an enrichment (see `crate::ledger`).
+///
+/// `path` holds the path's bytes as the operating system gives them; `mtime_ns` is the file's
+/// modification time in nanoseconds since 1970; `content_hash` the XXH64 of what was read, as a
+/// signed integer; `key_id` the fingerprint of the installation key the pseudonyms were made
+/// with. `records` comes last so that reading the other columns does not read its pages.
+const V2: &str = "
+CREATE TABLE ledger_files (
+    id INTEGER PRIMARY KEY,
+    enrichment_id INTEGER NOT NULL REFERENCES enrichments(id) ON DELETE CASCADE,
+    path BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    content_hash INTEGER NOT NULL,
+    key_id INTEGER NOT NULL,
+    n_records INTEGER NOT NULL,
+    records BLOB NOT NULL,
+    UNIQUE (enrichment_id, path)
 ) STRICT;
 ";
 

@@ -6,6 +6,7 @@ use serde_json::json;
 use crate::config::{EnrichmentConfig, Frequency};
 use crate::enrichment::EnrichmentId;
 use crate::error::Error;
+use crate::ledger::{LedgerChange, LedgerFile, LedgerUpdate};
 use crate::results::Table;
 use crate::run::{QueueOutcome, RunId, RunOutcome, RunStatus, Stage, StageProgress, Trigger};
 use crate::store::{Store, schema};
@@ -602,6 +603,7 @@ fn deleting_an_enrichment_deletes_its_runs_and_results() {
     let counts = row_counts(&store);
     let expected: Vec<(String, i64)> = [
         ("enrichments", 1),
+        ("ledger_files", 0),
         ("result_tables", 6),
         ("result_versions", 2),
         ("run_stages", 3),
@@ -832,10 +834,10 @@ fn a_newer_database_is_refused() {
         .execute_batch("PRAGMA user_version = 999")
         .expect("set");
     let error = Store::open(&path).err().expect("refused");
-    assert!(matches!(error, Error::NewerSchema { found: 999, supported: 1 }));
+    assert!(matches!(error, Error::NewerSchema { found: 999, supported: crate::SCHEMA_VERSION }));
     assert_eq!(
         error.to_string(),
-        "the database schema is version 999, newer than version 1 that this rapport supports: use a newer rapport"
+        "the database schema is version 999, newer than version 2 that this rapport supports: use a newer rapport"
     );
     assert!(matches!(Store::open_read_only(&path), Err(Error::NewerSchema { found: 999, .. })));
     // Nothing was written to it.
@@ -874,7 +876,7 @@ fn a_read_only_database_gives_a_clear_error_and_keeps_the_results() {
     let error = Store::open_read_only(&old).err().expect("refused");
     assert_eq!(
         error.to_string(),
-        "the database schema is version 0, older than version 1: open it once with write access to upgrade it"
+        "the database schema is version 0, older than version 2: open it once with write access to upgrade it"
     );
 }
 
@@ -990,4 +992,190 @@ fn statuses_stages_and_triggers_have_stable_names() {
     let active: Vec<RunStatus> =
         RunStatus::ALL.into_iter().filter(|status| status.is_active()).collect();
     assert_eq!(active, [RunStatus::Queued, RunStatus::Running]);
+}
+
+// --- Ledger ---
+
+/// A new ledger row for `path` whose records are `records`.
+fn upsert(path: &str, mtime_ns: i64, records: &[u8]) -> LedgerChange {
+    LedgerChange::Upsert {
+        path: PathBuf::from(path),
+        size: 10,
+        mtime_ns,
+        content_hash: u64::MAX - 1,
+        n_records: 2,
+        records: records.to_vec(),
+    }
+}
+
+/// Runs a manual run to its end with `outcome`, writing `changes` when it publishes.
+fn run_with_ledger(
+    store: &Store,
+    id: EnrichmentId,
+    changes: Vec<LedgerChange>,
+    outcome: RunOutcome,
+    now: i64,
+) -> RunId {
+    let run = running(store, id, now);
+    let ledger = LedgerUpdate { key_id: 42, changes };
+    store.finish_run_with_ledger(run, outcome, Some(&ledger), now).expect("finish");
+    run
+}
+
+fn published_outcome(marker: &str) -> RunOutcome {
+    RunOutcome::Successful { summary: summary(1, 1), tables: tables(marker) }
+}
+
+/// The ledger of `id` as (path, mtime, records).
+fn ledger_of(store: &Store, id: EnrichmentId) -> Vec<(String, i64, Vec<u8>)> {
+    store
+        .ledger_files(id)
+        .expect("ledger")
+        .into_iter()
+        .map(|file| {
+            let records = store.ledger_records(file.id).expect("records");
+            (file.path.display().to_string(), file.mtime_ns, records)
+        })
+        .collect()
+}
+
+#[test]
+fn the_ledger_is_written_with_the_results_and_only_then() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    let changes = vec![upsert("/mail/a.mbox", 1, b"a1"), upsert("/mail/b.eml", 2, b"b1")];
+    // A failed and a cancelled run write nothing.
+    run_with_ledger(&store, id, changes.clone(), RunOutcome::Failed { error: "x".into() }, T0);
+    run_with_ledger(&store, id, changes.clone(), RunOutcome::Cancelled, T0);
+    let run = running(&store, id, T0);
+    store.request_cancel(run, T0).expect("cancel");
+    let ledger = LedgerUpdate { key_id: 42, changes: changes.clone() };
+    store.finish_run_with_ledger(run, published_outcome("v0"), Some(&ledger), T0).expect("finish");
+    assert_eq!(store.run(run).expect("run").status, RunStatus::Cancelled);
+    assert_eq!(ledger_of(&store, id), Vec::new());
+    assert_eq!(published(&store, id), None);
+
+    run_with_ledger(&store, id, changes, published_outcome("v1"), T0 + HOUR);
+    let files = store.ledger_files(id).expect("ledger");
+    assert_eq!(
+        files.first(),
+        Some(&LedgerFile {
+            id: files.first().map_or(0, |file| file.id),
+            path: PathBuf::from("/mail/a.mbox"),
+            size: 10,
+            mtime_ns: 1,
+            content_hash: u64::MAX - 1,
+            key_id: 42,
+            n_records: 2,
+        })
+    );
+    assert_eq!(
+        ledger_of(&store, id),
+        vec![("/mail/a.mbox".into(), 1, b"a1".to_vec()), ("/mail/b.eml".into(), 2, b"b1".to_vec())]
+    );
+    assert_eq!(published(&store, id).map(|(version, _)| version), Some(1));
+}
+
+#[test]
+fn ledger_rows_are_replaced_touched_and_deleted() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    let other = consented(&store, "Support");
+    let changes = vec![upsert("/mail/a.mbox", 1, b"a1"), upsert("/mail/b.eml", 2, b"b1")];
+    run_with_ledger(&store, id, changes.clone(), published_outcome("v1"), T0);
+    run_with_ledger(&store, other, changes, published_outcome("v1"), T0);
+    let files = store.ledger_files(id).expect("ledger");
+    let ids: Vec<i64> = files.iter().map(|file| file.id).collect();
+    let other_ids: Vec<i64> =
+        store.ledger_files(other).expect("ledger").iter().map(|file| file.id).collect();
+    let changes = vec![
+        upsert("/mail/a.mbox", 3, b"a2"),
+        LedgerChange::Touch { id: ids[1], size: 10, mtime_ns: 4 },
+        upsert("/mail/c.eml", 5, b"c1"),
+        // Ids of another enrichment's rows are ignored.
+        LedgerChange::Delete { id: other_ids[0] },
+    ];
+    run_with_ledger(&store, id, changes, published_outcome("v2"), T0 + HOUR);
+    assert_eq!(
+        ledger_of(&store, id),
+        vec![
+            ("/mail/a.mbox".into(), 3, b"a2".to_vec()),
+            ("/mail/b.eml".into(), 4, b"b1".to_vec()),
+            ("/mail/c.eml".into(), 5, b"c1".to_vec()),
+        ]
+    );
+    // The replaced row keeps its id; the other enrichment's ledger is whole.
+    assert_eq!(store.ledger_files(id).expect("ledger")[0].id, ids[0]);
+    assert_eq!(ledger_of(&store, other).len(), 2);
+
+    run_with_ledger(
+        &store,
+        id,
+        vec![LedgerChange::Delete { id: ids[0] }],
+        published_outcome("v3"),
+        T0 + 2 * HOUR,
+    );
+    let paths: Vec<String> = ledger_of(&store, id).into_iter().map(|(path, _, _)| path).collect();
+    assert_eq!(paths, vec!["/mail/b.eml".to_owned(), "/mail/c.eml".to_owned()]);
+    assert!(matches!(store.ledger_records(ids[0]), Err(Error::NotFound { .. })));
+}
+
+#[test]
+fn deleting_an_enrichment_deletes_its_ledger() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    let other = consented(&store, "Support");
+    let changes = vec![upsert("/mail/a.mbox", 1, b"a1"), upsert("/mail/b.eml", 2, b"b1")];
+    run_with_ledger(&store, id, changes.clone(), published_outcome("v1"), T0);
+    run_with_ledger(&store, other, changes, published_outcome("v1"), T0);
+    store.delete_enrichment(id).expect("delete");
+    assert!(matches!(store.ledger_files(id), Err(Error::NotFound { .. })));
+    let counts = row_counts(&store);
+    assert!(counts.contains(&("ledger_files".to_owned(), 2)), "{counts:?}");
+    store.delete_enrichment(other).expect("delete");
+    assert!(row_counts(&store).iter().all(|(_, count)| *count == 0), "{:?}", row_counts(&store));
+}
+
+#[test]
+fn paths_that_are_not_utf8_are_kept_exactly() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    let path = PathBuf::from(std::ffi::OsStr::from_bytes(b"/mail/caf\xe9.mbox"));
+    let change = LedgerChange::Upsert {
+        path: path.clone(),
+        size: 1,
+        mtime_ns: -5,
+        content_hash: 0,
+        n_records: 0,
+        records: Vec::new(),
+    };
+    run_with_ledger(&store, id, vec![change], published_outcome("v1"), T0);
+    let files = store.ledger_files(id).expect("ledger");
+    assert_eq!(files.iter().map(|file| file.path.clone()).collect::<Vec<_>>(), vec![path]);
+    assert_eq!(files[0].mtime_ns, -5);
+}
+
+#[test]
+fn a_version_1_database_gets_the_ledger_and_keeps_its_data() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let path = folder.path().join("v1.db");
+    {
+        let mut connection = Connection::open(&path).expect("create");
+        schema::migrate(&mut connection, &schema::MIGRATIONS[..1]).expect("version 1");
+        connection
+            .execute(
+                "INSERT INTO enrichments (name, config, created_at, updated_at)
+                 VALUES ('Old', ?1, 0, 0)",
+                [serde_json::to_string(&config("Old")).expect("json")],
+            )
+            .expect("insert");
+    }
+    let store = Store::open(&path).expect("upgrade");
+    let old = store.enrichment_by_name("Old").expect("kept");
+    assert_eq!(store.ledger_files(old.id).expect("ledger"), Vec::new());
+    store.consent(old.id, "admin@contoso.com", T0, 0).expect("consent");
+    let changes = vec![upsert("/mail/a.mbox", 1, b"a1")];
+    run_with_ledger(&store, old.id, changes, published_outcome("v1"), T0);
+    assert_eq!(ledger_of(&store, old.id).len(), 1);
 }

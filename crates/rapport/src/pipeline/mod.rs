@@ -1,17 +1,31 @@
 //! The enrichment pipeline shared by `rapport enrich` and by stored enrichments: load the
 //! customer data, read every source into the engine (mail on worker threads, calendars on a thread
 //! of their own), and leave the rest to `Engine::finish`.
+//!
+//! Stored enrichments read mail through their ledger (`read_sources_with_ledger`): a mail file
+//! whose path, size and modification time are those the ledger holds is not read again; its
+//! pseudonymised records come from the ledger. Calendars are read again at every run.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::{self, File};
+use std::io::Read as _;
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Mutex, PoisonError};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use rapport_core::calendar;
 use rapport_core::engine::Engine;
-use rapport_core::model::{Account, Contact, MeetingCopy, SkipCounts};
+use rapport_core::model::{Account, Contact, MailRecord, MeetingCopy, SkipCounts};
 use rapport_core::period::Window;
 use rapport_ingest::customers::{self, Loaded, Warning};
 use rapport_ingest::source::{self, SourceItem, SourceKind};
+use rapport_ingest::{mail, mbox};
+use rapport_store::ledger::{self, LedgerChange, LedgerFile, LedgerUpdate};
+use rapport_store::pseudonym::{PseudonymCache, Pseudonymizer};
+use rapport_store::{EnrichmentId, Store};
 
 /// Where the customer data is and how its columns are named.
 pub(crate) struct CustomerFiles<'a> {
@@ -98,6 +112,565 @@ pub(crate) fn read_sources(
     })?;
     engine.push_meetings(meeting_copies, calendar_skips);
     Ok(SourceStats { files_ignored: walk.files_ignored })
+}
+
+/// The ledger a stored enrichment's run reads mail through.
+pub(crate) struct Ledger<'a> {
+    /// The store holding the ledger.
+    pub(crate) store: &'a Store,
+    /// The enrichment whose ledger it is.
+    pub(crate) enrichment: EnrichmentId,
+    /// The installation key's pseudonymizer: every record goes through it before it is kept.
+    pub(crate) pseudonymizer: &'a Pseudonymizer,
+    /// How files to read are cut into work units.
+    pub(crate) limits: LedgerLimits,
+}
+
+/// What a run through the ledger did besides pushing activity into the engine.
+pub(crate) struct LedgerRead {
+    /// Files that are neither mail nor calendars.
+    pub(crate) stats: SourceStats,
+    /// The ledger changes, to be written when the run publishes its results.
+    pub(crate) update: LedgerUpdate,
+    /// Mail files read from the sources (new, changed, or whose ledger row could not be used).
+    pub(crate) files_read: u64,
+    /// Mail files whose records came from the ledger without reading them.
+    pub(crate) files_reused: u64,
+}
+
+/// How mail files are cut into work units when they are read for the ledger.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LedgerLimits {
+    /// Mbox files above this size are read in blocks (one ledger segment per block); smaller
+    /// files are read whole.
+    pub(crate) split_above_bytes: u64,
+    /// The size of a block of a big mbox (cut at a message start).
+    pub(crate) block_bytes: usize,
+}
+
+/// The limits of a real run: the same as `rapport_ingest::source`'s.
+pub(crate) const LEDGER_LIMITS: LedgerLimits =
+    LedgerLimits { split_above_bytes: 48 << 20, block_bytes: 32 << 20 };
+
+/// Walks `sources` and reads them into `engine` in input order, mail through the ledger: files
+/// the ledger knows unchanged (same path, size and modification time, same key) are decoded from
+/// it; the others are read, parsed, pseudonymised and encoded on `threads` workers, and become
+/// ledger changes, as do the rows of files that are gone. The records pushed are exactly those a
+/// full read of the same files would give, pseudonymised. Calendars are read at the same time on
+/// a thread of their own, as `read_sources` does. Stops with `rapport_ingest::error::Error::
+/// Cancelled` once `cancel` is set.
+pub(crate) fn read_sources_with_ledger(
+    engine: &mut Engine,
+    sources: &[PathBuf],
+    ledger: &Ledger<'_>,
+    threads: usize,
+    cancel: &AtomicBool,
+    on_start: &mut dyn FnMut(u64),
+    on_bytes: &dyn Fn(u64),
+) -> Result<LedgerRead> {
+    let limits = ledger.limits;
+    let window = engine.window();
+    let walk = source::walk(sources)?;
+    let key_id = ledger.pseudonymizer.key_id();
+    let known: HashMap<PathBuf, LedgerFile> = ledger
+        .store
+        .ledger_files(ledger.enrichment)?
+        .into_iter()
+        .map(|file| (file.path.clone(), file))
+        .collect();
+    let mail_items: Vec<&SourceItem> =
+        walk.items.iter().filter(|item| item.kind != SourceKind::Calendar).collect();
+    on_start(mail_items.iter().map(|item| item.len).sum());
+
+    // Decide per distinct path: reuse its row, or read it. A path named twice (overlapping
+    // sources) is decided once and pushed twice, as a full read would push it.
+    let mut plans: Vec<FilePlan> = Vec::with_capacity(mail_items.len());
+    let mut jobs: Vec<ReadJob<'_>> = Vec::new();
+    let mut plan_by_path: HashMap<&Path, FilePlan> = HashMap::new();
+    for item in &mail_items {
+        if let Some(plan) = plan_by_path.get(item.path.as_path()) {
+            plans.push(*plan);
+            continue;
+        }
+        let metadata = fs::metadata(&item.path).map_err(|source| {
+            rapport_ingest::error::Error::Io { path: item.path.clone(), source }
+        })?;
+        // Taken before the file is read: a change while it is read shows at the next run.
+        let size = metadata.len();
+        let mtime_ns =
+            metadata.mtime().saturating_mul(1_000_000_000).saturating_add(metadata.mtime_nsec());
+        let previous = known.get(&item.path);
+        let plan = match previous {
+            Some(row) if row.key_id == key_id && row.size == size && row.mtime_ns == mtime_ns => {
+                FilePlan::Reuse { row: row.id, mtime_ns }
+            }
+            _ => {
+                jobs.push(ReadJob { item, size, mtime_ns, previous });
+                FilePlan::Read { job: jobs.len() - 1 }
+            }
+        };
+        plan_by_path.insert(&item.path, plan);
+        plans.push(plan);
+    }
+    let files_reused =
+        plan_by_path.values().filter(|plan| matches!(plan, FilePlan::Reuse { .. })).count() as u64;
+
+    std::thread::scope(|scope| -> Result<LedgerRead> {
+        let calendars = scope.spawn(|| read_calendars(&walk.items, window));
+        let pushed = (|| -> Result<Pushed<'_>> {
+            let reads = read_files(&jobs, ledger.pseudonymizer, threads, limits, cancel, on_bytes)?;
+            let healed = push_in_order(
+                engine,
+                ledger,
+                &mail_items,
+                &plans,
+                &reads,
+                threads,
+                cancel,
+                on_bytes,
+            )?;
+            Ok(Pushed { reads, healed })
+        })();
+        let calendars = match calendars.join() {
+            Ok(calendars) => calendars,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        let Pushed { reads, healed } = pushed?;
+        let (mut meeting_copies, calendar_skips) = calendars?;
+        let mut cache = PseudonymCache::default();
+        for copy in &mut meeting_copies {
+            ledger.pseudonymizer.meeting_copy(copy, &mut cache);
+        }
+        engine.push_meetings(meeting_copies, calendar_skips);
+
+        let mut update = LedgerUpdate { key_id, changes: Vec::new() };
+        let n_healed = healed.len() as u64;
+        for (job, read) in jobs.iter().copied().zip(reads).chain(healed) {
+            update.changes.push(match job.previous {
+                Some(row)
+                    if row.key_id == key_id
+                        && row.content_hash == read.content_hash
+                        && row.n_records == read.n_records =>
+                {
+                    LedgerChange::Touch { id: row.id, size: job.size, mtime_ns: job.mtime_ns }
+                }
+                _ => LedgerChange::Upsert {
+                    path: job.item.path.clone(),
+                    size: job.size,
+                    mtime_ns: job.mtime_ns,
+                    content_hash: read.content_hash,
+                    n_records: read.n_records,
+                    records: read.blob,
+                },
+            });
+        }
+        let walked: HashSet<&Path> = mail_items.iter().map(|item| item.path.as_path()).collect();
+        let mut gone: Vec<i64> = known
+            .values()
+            .filter(|row| !walked.contains(row.path.as_path()))
+            .map(|row| row.id)
+            .collect();
+        gone.sort_unstable();
+        update.changes.extend(gone.into_iter().map(|id| LedgerChange::Delete { id }));
+        Ok(LedgerRead {
+            stats: SourceStats { files_ignored: walk.files_ignored },
+            update,
+            files_read: jobs.len() as u64 + n_healed,
+            files_reused: files_reused - n_healed.min(files_reused),
+        })
+    })
+}
+
+/// What to do with one distinct mail file.
+#[derive(Clone, Copy, Debug)]
+enum FilePlan {
+    /// Decode the ledger row with this id; the file's modification time is `mtime_ns`.
+    Reuse { row: i64, mtime_ns: i64 },
+    /// Read the file: the job with this index.
+    Read { job: usize },
+}
+
+/// A mail file to read.
+#[derive(Clone, Copy, Debug)]
+struct ReadJob<'a> {
+    item: &'a SourceItem,
+    /// Its size and modification time before it was read.
+    size: u64,
+    mtime_ns: i64,
+    /// Its ledger row, when it has one that could not be reused as it was.
+    previous: Option<&'a LedgerFile>,
+}
+
+/// The mail files read by a run: those planned, in the jobs' order, and those read because
+/// their ledger row could not be decoded.
+struct Pushed<'a> {
+    reads: Vec<FileRead>,
+    healed: Vec<(ReadJob<'a>, FileRead)>,
+}
+
+/// A mail file read, parsed, pseudonymised and encoded.
+#[derive(Debug)]
+struct FileRead {
+    /// Its ledger BLOB.
+    blob: Vec<u8>,
+    content_hash: u64,
+    n_records: u64,
+}
+
+/// What the decoder thread of [`push_in_order`] hands over, in input order.
+enum Decoded {
+    /// The records of one segment.
+    Records(Vec<MailRecord>),
+    /// A file reused from the ledger is done: its bytes count as read.
+    Reused { n_bytes: u64 },
+    /// The ledger BLOB of mail item `item` could not be decoded after `n_segments` segments.
+    Damaged { item: usize, n_segments: usize, error: ledger::DecodeError },
+    /// The store could not be read.
+    Failed(anyhow::Error),
+}
+
+/// Pushes every mail item's records into the engine in input order: the ledger BLOBs (read now,
+/// or fetched from the store) are decoded on a thread of their own while this thread pushes.
+/// A stored row that cannot be decoded before any of its records was pushed (another format,
+/// damage) is replaced by reading its file; those files are returned.
+#[allow(clippy::too_many_arguments)]
+fn push_in_order<'a>(
+    engine: &mut Engine,
+    ledger: &Ledger<'_>,
+    mail_items: &[&'a SourceItem],
+    plans: &[FilePlan],
+    reads: &[FileRead],
+    threads: usize,
+    cancel: &AtomicBool,
+    on_bytes: &dyn Fn(u64),
+) -> Result<Vec<(ReadJob<'a>, FileRead)>> {
+    let mut healed = Vec::new();
+    std::thread::scope(|scope| -> Result<()> {
+        // A few segments ahead are enough to keep both threads busy.
+        let (sender, receiver) = mpsc::sync_channel::<Decoded>(4);
+        scope.spawn(move || {
+            decode_in_order(ledger.store, mail_items, plans, reads, cancel, &sender)
+        });
+        for decoded in receiver {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(rapport_ingest::error::Error::Cancelled.into());
+            }
+            match decoded {
+                Decoded::Records(records) => {
+                    records.into_iter().for_each(|record| engine.push_mail(record));
+                }
+                Decoded::Reused { n_bytes } => on_bytes(n_bytes),
+                Decoded::Failed(error) => return Err(error),
+                Decoded::Damaged { item: index, n_segments, error } => {
+                    let item =
+                        *mail_items.get(index).ok_or_else(|| anyhow!("a mail file was lost"))?;
+                    let stored_mtime_ns = match plans.get(index) {
+                        Some(FilePlan::Reuse { mtime_ns, .. }) if n_segments == 0 => *mtime_ns,
+                        _ => bail!(
+                            "the ledger of {} is damaged ({error}); delete and recreate the \
+                             enrichment to rebuild it",
+                            item.path.display()
+                        ),
+                    };
+                    let job =
+                        ReadJob { item, size: item.len, mtime_ns: stored_mtime_ns, previous: None };
+                    let mut read = read_files(
+                        std::slice::from_ref(&job),
+                        ledger.pseudonymizer,
+                        threads,
+                        ledger.limits,
+                        cancel,
+                        on_bytes,
+                    )?;
+                    let read = read.pop().ok_or_else(|| anyhow!("a file read was lost"))?;
+                    let records = ledger::decode(&read.blob).map_err(|error| {
+                        anyhow!(
+                            "the records just read from {} do not decode: {error}",
+                            item.path.display()
+                        )
+                    })?;
+                    records.into_iter().for_each(|record| engine.push_mail(record));
+                    healed.push((job, read));
+                }
+            }
+        }
+        if cancel.load(Ordering::Relaxed) {
+            return Err(rapport_ingest::error::Error::Cancelled.into());
+        }
+        Ok(())
+    })?;
+    Ok(healed)
+}
+
+/// The decoder thread of [`push_in_order`]: decodes each mail item's BLOB, segment by segment,
+/// and sends the records in order. Stops when the receiver is gone or `cancel` is set.
+fn decode_in_order(
+    store: &Store,
+    mail_items: &[&SourceItem],
+    plans: &[FilePlan],
+    reads: &[FileRead],
+    cancel: &AtomicBool,
+    sender: &mpsc::SyncSender<Decoded>,
+) {
+    for (index, (item, plan)) in mail_items.iter().zip(plans).enumerate() {
+        if cancel.load(Ordering::Relaxed) {
+            return;
+        }
+        let stored;
+        let blob: &[u8] = match *plan {
+            FilePlan::Read { job } => match reads.get(job) {
+                Some(read) => &read.blob,
+                None => {
+                    let _ = sender.send(Decoded::Failed(anyhow!("a file read was lost")));
+                    return;
+                }
+            },
+            FilePlan::Reuse { row, .. } => match store.ledger_records(row) {
+                Ok(blob) => {
+                    stored = blob;
+                    &stored
+                }
+                Err(error) => {
+                    let _ = sender.send(Decoded::Failed(error.into()));
+                    return;
+                }
+            },
+        };
+        let segments = match ledger::segments(blob) {
+            Ok(segments) => segments,
+            Err(error) => {
+                if sender.send(Decoded::Damaged { item: index, n_segments: 0, error }).is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        let mut damage = None;
+        for (n_segments, segment) in segments.enumerate() {
+            let message = match segment {
+                Ok(records) => Decoded::Records(records),
+                Err(error) => {
+                    damage = Some(Decoded::Damaged { item: index, n_segments, error });
+                    break;
+                }
+            };
+            if sender.send(message).is_err() {
+                return;
+            }
+        }
+        let message = match (damage, plan) {
+            (Some(damage), _) => damage,
+            (None, FilePlan::Reuse { .. }) => Decoded::Reused { n_bytes: item.len },
+            (None, FilePlan::Read { .. }) => continue,
+        };
+        if sender.send(message).is_err() {
+            return;
+        }
+    }
+}
+
+/// A piece of a mail file for a worker: a whole file, or a block of a big mbox.
+struct Unit {
+    /// The unit's place in input order.
+    sequence: usize,
+    /// The index of its file in the jobs.
+    job: usize,
+    kind: SourceKind,
+    bytes: Vec<u8>,
+}
+
+/// What a worker made of a unit.
+struct UnitDone {
+    job: usize,
+    /// One ledger segment.
+    segment: Vec<u8>,
+    content_hash: u64,
+    n_records: u64,
+    n_bytes: u64,
+}
+
+/// Reads `jobs` into ledger BLOBs, in the jobs' order: files are read on the calling thread
+/// (big mbox files in blocks cut at message starts) and parsed, pseudonymised and encoded on
+/// `threads` workers. At most two units per worker wait, so memory stays bounded.
+fn read_files(
+    jobs: &[ReadJob<'_>],
+    pseudonymizer: &Pseudonymizer,
+    threads: usize,
+    limits: LedgerLimits,
+    cancel: &AtomicBool,
+    on_bytes: &dyn Fn(u64),
+) -> Result<Vec<FileRead>> {
+    let threads = threads.max(1);
+    let (unit_sender, unit_receiver) = mpsc::sync_channel::<Unit>(threads * 2);
+    let unit_receiver = Mutex::new(unit_receiver);
+    let (done_sender, done_receiver) = mpsc::channel::<(usize, std::thread::Result<UnitDone>)>();
+    let mut done_units: BTreeMap<usize, UnitDone> = BTreeMap::new();
+    let mut receive = |(sequence, outcome): (usize, std::thread::Result<UnitDone>)| match outcome {
+        Ok(done) => {
+            on_bytes(done.n_bytes);
+            done_units.insert(sequence, done);
+        }
+        // A panic is a bug: carried to this thread rather than lost.
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
+    let failure = std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let done_sender = done_sender.clone();
+            let unit_receiver = &unit_receiver;
+            scope.spawn(move || work(unit_receiver, &done_sender, pseudonymizer));
+        }
+        drop(done_sender);
+        let mut sequence = 0;
+        let mut send = |job: usize, kind: SourceKind, bytes: Vec<u8>| {
+            let unit = Unit { sequence, job, kind, bytes };
+            sequence += 1;
+            unit_sender.send(unit).map_err(|_| anyhow!("the mail workers stopped"))
+        };
+        let mut failure: Option<anyhow::Error> = None;
+        for (index, job) in jobs.iter().enumerate() {
+            if cancel.load(Ordering::Relaxed) {
+                failure = Some(rapport_ingest::error::Error::Cancelled.into());
+                break;
+            }
+            let path = &job.item.path;
+            let io_error = |source| {
+                anyhow::Error::from(rapport_ingest::error::Error::Io { path: path.clone(), source })
+            };
+            let outcome = if job.item.kind == SourceKind::Mbox
+                && job.size > limits.split_above_bytes
+            {
+                File::open(path).map_err(io_error).and_then(|mut file| {
+                    let mut carry = Vec::new();
+                    while let Some(block) =
+                        next_block(&mut file, &mut carry, limits.block_bytes).map_err(io_error)?
+                    {
+                        send(index, SourceKind::Mbox, block)?;
+                        if cancel.load(Ordering::Relaxed) {
+                            break;
+                        }
+                    }
+                    Ok(())
+                })
+            } else {
+                fs::read(path).map_err(io_error).and_then(|bytes| send(index, job.item.kind, bytes))
+            };
+            if let Err(error) = outcome {
+                failure = Some(error);
+                break;
+            }
+            while let Ok(result) = done_receiver.try_recv() {
+                receive(result);
+            }
+        }
+        // Closing the channel lets the workers stop once the units sent are done.
+        drop(unit_sender);
+        for result in done_receiver.iter() {
+            receive(result);
+        }
+        failure
+    });
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    if cancel.load(Ordering::Relaxed) {
+        return Err(rapport_ingest::error::Error::Cancelled.into());
+    }
+    let mut reads: Vec<FileRead> = jobs
+        .iter()
+        .map(|_| FileRead { blob: ledger::new_blob(), content_hash: 0, n_records: 0 })
+        .collect();
+    let mut block_hashes: Vec<Vec<u64>> = vec![Vec::new(); jobs.len()];
+    for done in done_units.into_values() {
+        if let (Some(read), Some(hashes)) =
+            (reads.get_mut(done.job), block_hashes.get_mut(done.job))
+        {
+            read.blob.extend_from_slice(&done.segment);
+            read.n_records += done.n_records;
+            hashes.push(done.content_hash);
+        }
+    }
+    for (read, hashes) in reads.iter_mut().zip(&block_hashes) {
+        read.content_hash = ledger::combine_hashes(hashes);
+    }
+    Ok(reads)
+}
+
+/// A worker: takes units until the channel closes and sends back what it made of each.
+fn work(
+    units: &Mutex<Receiver<Unit>>,
+    done: &Sender<(usize, std::thread::Result<UnitDone>)>,
+    pseudonymizer: &Pseudonymizer,
+) {
+    let mut cache = PseudonymCache::default();
+    let mut records = Vec::new();
+    loop {
+        // The lock is released at the end of this statement, before the unit is parsed.
+        let unit = units.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok(unit) = unit else { return };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            encode_unit(&unit, pseudonymizer, &mut cache, &mut records)
+        }));
+        if done.send((unit.sequence, outcome)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Parses a unit exactly as `rapport_ingest::source::read_mail` does, pseudonymises its records
+/// and encodes them as one ledger segment.
+fn encode_unit(
+    unit: &Unit,
+    pseudonymizer: &Pseudonymizer,
+    cache: &mut PseudonymCache,
+    records: &mut Vec<MailRecord>,
+) -> UnitDone {
+    records.clear();
+    match unit.kind {
+        SourceKind::Mbox => records.extend(mbox::messages(&unit.bytes).map(mail::parse_message)),
+        SourceKind::Message => records.push(mail::parse_message(&unit.bytes)),
+        SourceKind::Calendar => {}
+    }
+    for record in records.iter_mut() {
+        pseudonymizer.mail_record(record, cache);
+    }
+    let mut segment = Vec::with_capacity(records.len() * 48 + 16);
+    ledger::encode_segment(records, &mut segment);
+    UnitDone {
+        job: unit.job,
+        segment,
+        content_hash: ledger::content_hash(&unit.bytes),
+        n_records: records.len() as u64,
+        n_bytes: unit.bytes.len() as u64,
+    }
+}
+
+/// Reads the next block of a big mbox: at least `block_bytes` (unless the file ends), cut just
+/// before the last message start in it, so that every block holds whole messages and the blocks'
+/// messages are exactly the file's. `carry` holds what was read past the last cut. `None` at the
+/// end of the file. The cuts depend only on the bytes, so the same file gives the same blocks.
+fn next_block(
+    file: &mut File,
+    carry: &mut Vec<u8>,
+    block_bytes: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let block_bytes = block_bytes.max(1);
+    let mut block = std::mem::take(carry);
+    loop {
+        let searched_up_to = block.len();
+        let wanted = block_bytes.max(block.len() + block_bytes / 2);
+        let n_read = (&mut *file).take((wanted - block.len()) as u64).read_to_end(&mut block)?;
+        if n_read == 0 {
+            return Ok(if block.is_empty() { None } else { Some(block) });
+        }
+        // A message start found only in the bytes just read (or one spanning the old end) is a
+        // cut that leaves at least one whole message before it.
+        if let Some(cut) = mbox::last_message_start(&block, searched_up_to.saturating_sub(8))
+            && cut > 0
+        {
+            *carry = block.split_off(cut);
+            return Ok(Some(block));
+        }
+    }
 }
 
 /// Reads every calendar item and expands its events inside the window.

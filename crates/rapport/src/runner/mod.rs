@@ -1,12 +1,18 @@
 //! Running a stored enrichment: the stages of a run with progress, cancellation and atomic
 //! publication of the results.
 //!
-//! A run reads every source again (the incremental ledger comes later); the results it publishes
-//! replace the previous version in one transaction, and a failed or cancelled run leaves the last
-//! successful results as they were.
+//! A run reads mail through the enrichment's ledger: only new and changed mail files are read,
+//! the others come from the ledger (calendars are read again at every run). Addresses and ids are
+//! pseudonymised with the installation key before anything is kept, and the org users and
+//! contacts with the same key before the engine sees them, so the ledger never holds a real
+//! address; `<Output>_UserEntity` maps the users back to their real addresses. The ledger changes
+//! and the results are written in the one transaction that publishes them, and a failed or
+//! cancelled run leaves the last successful results (and the ledger) as they were.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
@@ -15,6 +21,8 @@ use rapport_core::model::OrgUser;
 use rapport_core::output;
 use rapport_core::score::Weights;
 use rapport_ingest::customers;
+use rapport_store::ledger::LedgerUpdate;
+use rapport_store::pseudonym::{Key, Pseudonymizer};
 use rapport_store::{Enrichment as Stored, RunId, RunOutcome, Stage, Store, Table};
 
 use crate::config;
@@ -32,24 +40,46 @@ pub(crate) fn execute(
     run: RunId,
     threads: usize,
 ) -> Result<RunStatusLine> {
+    execute_with(store, database, enrichment, run, threads, config::now(), pipeline::LEDGER_LIMITS)
+}
+
+/// [`execute`] with the enrichment's `T` and the ledger's limits given (tests fix them; a real
+/// run takes the clock's time and [`pipeline::LEDGER_LIMITS`]).
+fn execute_with(
+    store: &Store,
+    database: &Path,
+    enrichment: &Stored,
+    run: RunId,
+    threads: usize,
+    as_of: i64,
+    limits: pipeline::LedgerLimits,
+) -> Result<RunStatusLine> {
+    // The installation key lives beside the database.
+    let data_dir = match database.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    let setup = RunSetup { data_dir, threads, as_of, limits };
     store.start_run(run, config::now())?;
     let cancel = AtomicBool::new(false);
-    let finished = AtomicBool::new(false);
     let outcome = std::thread::scope(|scope| {
         // The watcher has its own connection: a cancel request from another process (or the CLI)
-        // reaches the run through the database within one poll.
-        scope.spawn(|| watch_for_cancel(database, run, &cancel, &finished));
-        let outcome = run_stages(store, enrichment, run, threads, &cancel);
-        finished.store(true, Ordering::Relaxed);
+        // reaches the run through the database within one poll. Dropping `finished` wakes it at
+        // once when the run ends, so a short run does not wait out a poll.
+        let (finished, finished_receiver) = mpsc::channel::<()>();
+        scope.spawn(|| watch_for_cancel(database, run, &cancel, finished_receiver));
+        let outcome = run_stages(store, enrichment, run, &setup, &cancel);
+        drop(finished);
         outcome
     });
     let now = config::now();
     let line = match outcome {
         Ok(published) => {
             let status = RunStatusLine { status: "Successful", detail: published.detail.clone() };
-            store.finish_run(
+            store.finish_run_with_ledger(
                 run,
                 RunOutcome::Successful { summary: published.summary, tables: published.tables },
+                Some(&published.ledger),
                 now,
             )?;
             status
@@ -80,6 +110,18 @@ struct Published {
     summary: serde_json::Value,
     tables: Vec<Table>,
     detail: String,
+    /// The ledger changes, written with the results.
+    ledger: LedgerUpdate,
+}
+
+/// What a run needs besides the enrichment.
+struct RunSetup<'a> {
+    /// The folder of the database and of the installation key.
+    data_dir: &'a Path,
+    threads: usize,
+    /// `T`, UTC seconds.
+    as_of: i64,
+    limits: pipeline::LedgerLimits,
 }
 
 fn is_cancelled(error: &anyhow::Error) -> bool {
@@ -107,14 +149,17 @@ fn check_cancel(cancel: &AtomicBool) -> Result<()> {
     if cancel.load(Ordering::Relaxed) { Err(Cancelled.into()) } else { Ok(()) }
 }
 
-fn watch_for_cancel(database: &Path, run: RunId, cancel: &AtomicBool, finished: &AtomicBool) {
+fn watch_for_cancel(database: &Path, run: RunId, cancel: &AtomicBool, finished: Receiver<()>) {
     let Ok(store) = Store::open(database) else { return };
-    while !finished.load(Ordering::Relaxed) {
+    loop {
         if store.cancel_requested(run).unwrap_or(false) {
             cancel.store(true, Ordering::Relaxed);
             return;
         }
-        std::thread::sleep(POLL);
+        match finished.recv_timeout(POLL) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+        }
     }
 }
 
@@ -128,11 +173,12 @@ fn run_stages(
     store: &Store,
     enrichment: &Stored,
     run: RunId,
-    threads: usize,
+    setup: &RunSetup<'_>,
     cancel: &AtomicBool,
 ) -> Result<Published> {
     let settings = &enrichment.config;
     stage(store, run, Stage::ResolveUsers, 0, 1)?;
+    let pseudonymizer = Pseudonymizer::new(&Key::load_or_create(setup.data_dir)?);
     let mut users: Vec<OrgUser> = settings
         .resolved_users()
         .into_iter()
@@ -166,23 +212,41 @@ fn run_stages(
         None => None,
     };
     let options = Options {
-        as_of: config::now(),
+        as_of: setup.as_of,
         match_domains: settings.match_domains,
         extra_public_domains: Vec::new(),
         weights,
         zone,
     };
-    let mut engine = Engine::new(users, customers.accounts, customers.contacts, options)?;
+    // The engine sees pseudonyms only, as the ledger holds them; the real addresses of the
+    // users are kept here for the UserEntity table.
+    let mut real_user_address: HashMap<String, String> = HashMap::new();
+    for user in &mut users {
+        let pseudonym = pseudonymizer.address(&user.email);
+        real_user_address.insert(pseudonym.clone(), std::mem::replace(&mut user.email, pseudonym));
+    }
+    let mut contacts = customers.contacts;
+    for contact in &mut contacts {
+        contact.email = pseudonymizer.address(&contact.email);
+    }
+    let mut engine = Engine::new(users, customers.accounts, contacts, options)?;
     stage(store, run, Stage::ResolveUsers, 1, 1)?;
     check_cancel(cancel)?;
 
     let total_bytes = std::cell::Cell::new(0);
     let done_bytes = std::cell::Cell::new(0);
     let last_write = std::cell::Cell::new(Instant::now());
-    let stats = pipeline::read_sources(
+    let ledger = pipeline::Ledger {
+        store,
+        enrichment: enrichment.id,
+        pseudonymizer: &pseudonymizer,
+        limits: setup.limits,
+    };
+    let read = pipeline::read_sources_with_ledger(
         &mut engine,
         &settings.sources,
-        threads,
+        &ledger,
+        setup.threads,
         cancel,
         &mut |mail_bytes| {
             total_bytes.set(mail_bytes);
@@ -211,18 +275,29 @@ fn run_stages(
         stage(store, run, step, 0, 1)?;
     }
     let mut enrichment_result = engine.finish();
-    enrichment_result.summary.files_ignored = stats.files_ignored;
+    enrichment_result.summary.files_ignored = read.stats.files_ignored;
+    for user in &mut enrichment_result.users {
+        if let Some(real) = real_user_address.get(&user.email) {
+            user.email.clone_from(real);
+        }
+    }
+    enrichment_result.users.sort_unstable_by(|left, right| left.email.cmp(&right.email));
     for step in [Stage::Deduplicate, Stage::ResolveAccounts, Stage::Aggregate, Stage::Score] {
         stage(store, run, step, 1, 1)?;
     }
     check_cancel(cancel)?;
 
     stage(store, run, Stage::Publish, 0, 1)?;
-    let published = publish(&settings.output_table, &enrichment_result)?;
+    let mut published = publish(&settings.output_table, &enrichment_result, read.update)?;
+    // How much the ledger saved: run history shows whether refreshes are incremental.
+    if let Some(summary) = published.summary.as_object_mut() {
+        summary.insert("ledger_files_read".into(), read.files_read.into());
+        summary.insert("ledger_files_reused".into(), read.files_reused.into());
+    }
     Ok(published)
 }
 
-fn publish(table: &str, enrichment: &Enrichment) -> Result<Published> {
+fn publish(table: &str, enrichment: &Enrichment, ledger: LedgerUpdate) -> Result<Published> {
     let mut rows = Vec::new();
     output::write_rows_csv(&enrichment.rows, &mut rows)?;
     let mut users = Vec::new();
@@ -244,5 +319,8 @@ fn publish(table: &str, enrichment: &Enrichment) -> Result<Published> {
         enrichment.summary.meetings_processed,
         enrichment.summary.days_covered
     );
-    Ok(Published { summary, tables, detail })
+    Ok(Published { summary, tables, detail, ledger })
 }
+
+#[cfg(test)]
+mod tests;

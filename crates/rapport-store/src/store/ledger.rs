@@ -1,0 +1,128 @@
+//! The mail ledger's rows: what a run reads before it decides which source files to read again,
+//! and the changes it writes in the transaction that publishes its results.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{OptionalExtension as _, Transaction, params};
+
+use crate::enrichment::EnrichmentId;
+use crate::error::Error;
+use crate::ledger::{LedgerChange, LedgerFile, LedgerUpdate};
+use crate::store::enrichments::load_enrichment;
+use crate::store::{Store, from_sql_integer, sql, to_sql_integer};
+
+impl Store {
+    /// The ledger rows of an enrichment, without their records, in the order they were added.
+    pub fn ledger_files(&self, id: EnrichmentId) -> Result<Vec<LedgerFile>, Error> {
+        let context = "could not read the ledger";
+        self.read(context, |transaction| {
+            load_enrichment(transaction, id)?;
+            let mut statement = transaction
+                .prepare_cached(
+                    "SELECT id, path, size, mtime_ns, content_hash, key_id, n_records
+                     FROM ledger_files WHERE enrichment_id = ?1 ORDER BY id",
+                )
+                .map_err(sql(context))?;
+            statement
+                .query_map([id.0], |row| {
+                    Ok(LedgerFile {
+                        id: row.get(0)?,
+                        path: PathBuf::from(OsString::from_vec(row.get::<_, Vec<u8>>(1)?)),
+                        size: from_sql_integer(row.get(2)?),
+                        mtime_ns: row.get(3)?,
+                        // The hash is stored as the signed integer with the same bits.
+                        content_hash: row.get::<_, i64>(4)? as u64,
+                        key_id: row.get(5)?,
+                        n_records: from_sql_integer(row.get(6)?),
+                    })
+                })
+                .map_err(sql(context))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sql(context))
+        })
+    }
+
+    /// The records BLOB of the ledger row `file` (see `crate::ledger` for its format).
+    pub fn ledger_records(&self, file: i64) -> Result<Vec<u8>, Error> {
+        let context = "could not read the ledger";
+        self.read(context, |transaction| {
+            transaction
+                .query_row("SELECT records FROM ledger_files WHERE id = ?1", [file], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .map_err(sql(context))?
+                .ok_or_else(|| Error::NotFound { what: "ledger file", id: file.to_string() })
+        })
+    }
+}
+
+/// Applies a run's ledger changes to the enrichment's rows. Rows of other enrichments are never
+/// touched, whatever ids the changes name.
+pub(crate) fn apply_ledger(
+    transaction: &Transaction<'_>,
+    enrichment: EnrichmentId,
+    ledger: &LedgerUpdate,
+) -> Result<(), Error> {
+    let context = "could not write the ledger";
+    for change in &ledger.changes {
+        match change {
+            LedgerChange::Upsert { path, size, mtime_ns, content_hash, n_records, records } => {
+                transaction
+                    .prepare_cached(
+                        "INSERT INTO ledger_files
+                             (enrichment_id, path, size, mtime_ns, content_hash, key_id, n_records,
+                              records)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                         ON CONFLICT (enrichment_id, path) DO UPDATE SET
+                             size = excluded.size, mtime_ns = excluded.mtime_ns,
+                             content_hash = excluded.content_hash, key_id = excluded.key_id,
+                             n_records = excluded.n_records, records = excluded.records",
+                    )
+                    .and_then(|mut statement| {
+                        statement.execute(params![
+                            enrichment.0,
+                            path_bytes(path),
+                            to_sql_integer(*size),
+                            mtime_ns,
+                            *content_hash as i64,
+                            ledger.key_id,
+                            to_sql_integer(*n_records),
+                            records,
+                        ])
+                    })
+                    .map_err(sql(context))?;
+            }
+            LedgerChange::Touch { id, size, mtime_ns } => {
+                transaction
+                    .prepare_cached(
+                        "UPDATE ledger_files SET size = ?3, mtime_ns = ?4
+                         WHERE id = ?1 AND enrichment_id = ?2",
+                    )
+                    .and_then(|mut statement| {
+                        statement.execute(params![
+                            id,
+                            enrichment.0,
+                            to_sql_integer(*size),
+                            mtime_ns
+                        ])
+                    })
+                    .map_err(sql(context))?;
+            }
+            LedgerChange::Delete { id } => {
+                transaction
+                    .prepare_cached("DELETE FROM ledger_files WHERE id = ?1 AND enrichment_id = ?2")
+                    .and_then(|mut statement| statement.execute(params![id, enrichment.0]))
+                    .map_err(sql(context))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The bytes of a path as the operating system gives them (paths need not be UTF-8).
+fn path_bytes(path: &Path) -> &[u8] {
+    path.as_os_str().as_bytes()
+}

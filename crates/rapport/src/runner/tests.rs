@@ -1,0 +1,528 @@
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use rapport_store::ledger::{LedgerChange, LedgerUpdate};
+use rapport_store::{
+    CustomerSource, EnrichmentConfig, EnrichmentId, QueueOutcome, Results, RunStatus, Store,
+    Trigger,
+};
+use serde::Deserialize;
+
+use super::execute_with;
+use crate::config;
+use crate::pipeline::{LEDGER_LIMITS, LedgerLimits};
+
+/// 2024-06-01T00:00:00Z.
+const T: i64 = 1_717_200_000;
+const DAY: i64 = 86_400;
+
+/// One message as an .eml file or an mbox entry, sent `days_before` T.
+fn message(id: &str, from: &str, to: &str, days_before: i64, reply_to: Option<&str>) -> String {
+    let sent = chrono::DateTime::from_timestamp(T - days_before * DAY, 0).expect("date");
+    let mut text = format!(
+        "Message-ID: <{id}>\nDate: {}\nFrom: {from}\nTo: {to}\n",
+        sent.format("%a, %d %b %Y %H:%M:%S +0000")
+    );
+    if let Some(parent) = reply_to {
+        text.push_str(&format!("In-Reply-To: <{parent}>\n"));
+    }
+    text.push_str("Subject: private subject\n\nPrivate body.\n");
+    text
+}
+
+/// An mbox of `messages`.
+fn mbox(messages: &[String]) -> String {
+    messages
+        .iter()
+        .map(|message| format!("From sender Mon Jan  1 00:00:00 2024\n{message}\n"))
+        .collect()
+}
+
+/// A scratch installation: sources under `mail/`, customer files, and a store in `data/`.
+struct Fixture {
+    folder: tempfile::TempDir,
+    database: PathBuf,
+    store: Store,
+    id: EnrichmentId,
+}
+
+impl Fixture {
+    /// A fixture whose enrichment reads `mail/` (to be filled by the test).
+    fn new() -> Fixture {
+        let folder = tempfile::tempdir().expect("temp dir");
+        let root = folder.path();
+        fs::create_dir_all(root.join("mail/inbox")).expect("mail folder");
+        fs::write(
+            root.join("contacts.csv"),
+            "Email,AccountId\ncarol@fabrikam.example,ACC-F\ndan@tailspin.example,ACC-T\n",
+        )
+        .expect("contacts");
+        let mut enrichment = EnrichmentConfig::new(
+            "Key accounts",
+            root.join("contacts.csv"),
+            vec![root.join("mail")],
+        );
+        enrichment.users = vec!["alice@contoso.com".into(), "bob@contoso.com".into()];
+        Fixture::with_config(folder, enrichment)
+    }
+
+    fn with_config(folder: tempfile::TempDir, enrichment: EnrichmentConfig) -> Fixture {
+        let database = folder.path().join("data/rapport.db");
+        let store = Store::open(&database).expect("store");
+        let id = store.create_enrichment(&enrichment, T).expect("create");
+        store.consent(id, "it-admin", T, 0).expect("consent");
+        Fixture { folder, database, store, id }
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.folder.path().join(relative)
+    }
+
+    fn write(&self, relative: &str, text: &str) {
+        fs::write(self.path(relative), text).expect("write source");
+    }
+
+    /// Runs the enrichment at `as_of` and returns the published results.
+    fn run_with(&self, as_of: i64, limits: LedgerLimits) -> Results {
+        let QueueOutcome::Queued(run) =
+            self.store.queue_run(self.id, Trigger::Manual, config::now()).expect("queue")
+        else {
+            panic!("the run was skipped");
+        };
+        let enrichment = self.store.enrichment(self.id).expect("enrichment");
+        let line = execute_with(&self.store, &self.database, &enrichment, run, 2, as_of, limits)
+            .expect("execute");
+        assert_eq!(line.status, "Successful", "{}", line.detail);
+        assert_eq!(self.store.run(run).expect("run").status, RunStatus::Successful);
+        self.store.latest_results(self.id).expect("results").expect("published")
+    }
+
+    fn run(&self) -> Results {
+        self.run_with(T, LEDGER_LIMITS)
+    }
+
+    fn ledger_paths(&self) -> Vec<String> {
+        let mut paths: Vec<String> = self
+            .store
+            .ledger_files(self.id)
+            .expect("ledger")
+            .into_iter()
+            .map(|file| {
+                file.path.strip_prefix(self.folder.path()).expect("inside").display().to_string()
+            })
+            .collect();
+        paths.sort();
+        paths
+    }
+}
+
+/// The three tables as text, by name.
+fn tables(results: &Results) -> Vec<(String, String)> {
+    results
+        .tables
+        .iter()
+        .map(|table| (table.name.clone(), String::from_utf8(table.bytes.clone()).expect("utf-8")))
+        .collect()
+}
+
+/// The ledger counters of a run's summary: (files read, files reused).
+fn counters(results: &Results) -> (u64, u64) {
+    let read = results.summary["ledger_files_read"].as_u64().expect("files read");
+    let reused = results.summary["ledger_files_reused"].as_u64().expect("files reused");
+    (read, reused)
+}
+
+/// Fills the fixture's `mail/` with an mbox, two .eml files and a file that is not mail.
+fn fill(fixture: &Fixture) {
+    fixture.write(
+        "mail/archive.mbox",
+        &mbox(&[
+            message(
+                "m1@contoso.com",
+                "Alice <alice@contoso.com>",
+                "carol@fabrikam.example",
+                40,
+                None,
+            ),
+            message(
+                "m2@fabrikam.example",
+                "carol@fabrikam.example",
+                "alice@contoso.com",
+                39,
+                Some("m1@contoso.com"),
+            ),
+            message(
+                "m3@tailspin.example",
+                "dan@tailspin.example",
+                "bob@contoso.com, carol@fabrikam.example",
+                20,
+                None,
+            ),
+            "no header at all\n".to_owned(),
+            message("m4@contoso.com", "bob@contoso.com", "dan@tailspin.example", 400, None),
+        ]),
+    );
+    fixture.write(
+        "mail/inbox/1.eml",
+        &message("m5@fabrikam.example", "noreply@fabrikam.example", "alice@contoso.com", 3, None),
+    );
+    fixture.write(
+        "mail/inbox/2.eml",
+        &message("m6@contoso.com", "bob@contoso.com", "Dan <dan@tailspin.example>", 2, None),
+    );
+    fixture.write("mail/notes.txt", "not mail");
+}
+
+#[test]
+fn a_second_run_reads_no_mail_file_and_publishes_the_same_tables() {
+    let fixture = Fixture::new();
+    fill(&fixture);
+    let first = fixture.run();
+    assert_eq!(counters(&first), (3, 0));
+    let office = &tables(&first)[0].1;
+    assert!(office.starts_with("AccountId,"), "{office}");
+    assert!(office.contains("ACC-F") && office.contains("ACC-T"), "{office}");
+    assert_eq!(first.summary["emails_seen"], 7);
+    assert_eq!(first.summary["skipped"]["unparseable"], 1);
+    assert_eq!(first.summary["skipped"]["outside_window"], 1);
+    // The automated sender rule still holds on pseudonymised mail.
+    assert_eq!(first.summary["skipped"]["automated"], 1);
+    assert_eq!(first.summary["files_ignored"], 1);
+    assert_eq!(
+        tables(&first)[1].1,
+        "Email,DirectoryId\nalice@contoso.com,\nbob@contoso.com,\n",
+        "the user table lists the real addresses"
+    );
+    assert_eq!(
+        fixture.ledger_paths(),
+        vec!["mail/archive.mbox", "mail/inbox/1.eml", "mail/inbox/2.eml"]
+    );
+
+    let second = fixture.run();
+    assert_eq!(counters(&second), (0, 3));
+    assert_eq!(tables(&second), tables(&first));
+    let mut first_summary = first.summary.clone();
+    let mut second_summary = second.summary.clone();
+    for summary in [&mut first_summary, &mut second_summary] {
+        let object = summary.as_object_mut().expect("object");
+        object.remove("ledger_files_read");
+        object.remove("ledger_files_reused");
+    }
+    assert_eq!(first_summary, second_summary);
+}
+
+#[test]
+fn one_new_file_is_read_alone_and_gives_the_tables_of_a_full_run() {
+    let fixture = Fixture::new();
+    fill(&fixture);
+    fixture.run();
+    fixture.write(
+        "mail/inbox/3.eml",
+        &message(
+            "m7@tailspin.example",
+            "dan@tailspin.example",
+            "bob@contoso.com",
+            1,
+            Some("m6@contoso.com"),
+        ),
+    );
+    let incremental = fixture.run();
+    assert_eq!(counters(&incremental), (1, 3));
+
+    // The same sources in a fresh installation (new database, new key): a full run.
+    let fresh = Fixture::new();
+    fill(&fresh);
+    fresh.write(
+        "mail/inbox/3.eml",
+        &message(
+            "m7@tailspin.example",
+            "dan@tailspin.example",
+            "bob@contoso.com",
+            1,
+            Some("m6@contoso.com"),
+        ),
+    );
+    let full = fresh.run();
+    assert_eq!(counters(&full), (4, 0));
+    assert_eq!(tables(&incremental), tables(&full));
+    assert_eq!(incremental.summary["emails_seen"], 8);
+}
+
+#[test]
+fn a_deleted_file_drops_its_ledger_row_and_its_records() {
+    let fixture = Fixture::new();
+    fill(&fixture);
+    fixture.run();
+    fs::remove_file(fixture.path("mail/inbox/2.eml")).expect("delete");
+    let after = fixture.run();
+    assert_eq!(counters(&after), (0, 2));
+    assert_eq!(fixture.ledger_paths(), vec!["mail/archive.mbox", "mail/inbox/1.eml"]);
+    assert_eq!(after.summary["emails_seen"], 6);
+
+    let fresh = Fixture::new();
+    fill(&fresh);
+    fs::remove_file(fresh.path("mail/inbox/2.eml")).expect("delete");
+    assert_eq!(tables(&after), tables(&fresh.run()));
+}
+
+#[test]
+fn a_changed_file_is_read_again_and_a_touched_one_only_once() {
+    let fixture = Fixture::new();
+    fill(&fixture);
+    fixture.run();
+    // Same size, other content: the modification time tells.
+    let changed =
+        message("m6@contoso.com", "bob@contoso.com", "Dan <dan@tailspin.example>", 5, None);
+    fixture.write("mail/inbox/2.eml", &changed);
+    let after_change = fixture.run();
+    assert_eq!(counters(&after_change), (1, 2));
+    let fresh = Fixture::new();
+    fill(&fresh);
+    fresh.write("mail/inbox/2.eml", &changed);
+    assert_eq!(tables(&after_change), tables(&fresh.run()));
+
+    // Touched, not changed: read once (the content hash matches, only the time is updated).
+    let file =
+        fs::File::options().write(true).open(fixture.path("mail/archive.mbox")).expect("open");
+    file.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000)).expect("touch");
+    drop(file);
+    let rows_before = fixture.store.ledger_files(fixture.id).expect("ledger");
+    let touched = fixture.run();
+    assert_eq!(counters(&touched), (1, 2));
+    let rows_after = fixture.store.ledger_files(fixture.id).expect("ledger");
+    let archive = |rows: &[rapport_store::ledger::LedgerFile]| {
+        rows.iter().find(|row| row.path.ends_with("archive.mbox")).cloned().expect("archive row")
+    };
+    assert_eq!(archive(&rows_after).mtime_ns, 1_000_000_000 * 1_000_000_000);
+    assert_eq!(archive(&rows_after).id, archive(&rows_before).id);
+    assert_eq!(archive(&rows_after).content_hash, archive(&rows_before).content_hash);
+    assert_eq!(tables(&touched), tables(&after_change));
+    assert_eq!(counters(&fixture.run()), (0, 3));
+}
+
+#[test]
+fn big_mbox_files_read_in_blocks_give_the_same_tables() {
+    let messages: Vec<String> = (0..40)
+        .map(|index| {
+            let from = if index % 3 == 0 { "carol@fabrikam.example" } else { "alice@contoso.com" };
+            let to = if index % 3 == 0 { "alice@contoso.com" } else { "dan@tailspin.example" };
+            message(&format!("b{index}@example.com"), from, to, 1 + index, None)
+        })
+        .collect();
+    let small = LedgerLimits { split_above_bytes: 1_000, block_bytes: 700 };
+    let blocks = Fixture::new();
+    blocks.write("mail/big.mbox", &mbox(&messages));
+    let in_blocks = blocks.run_with(T, small);
+    let whole = Fixture::new();
+    whole.write("mail/big.mbox", &mbox(&messages));
+    let read_whole = whole.run();
+    assert_eq!(tables(&in_blocks), tables(&read_whole));
+    assert_eq!(in_blocks.summary["emails_seen"], 40);
+    let rows = blocks.store.ledger_files(blocks.id).expect("ledger");
+    assert_eq!(rows.iter().map(|row| row.n_records).collect::<Vec<_>>(), vec![40]);
+    // Several segments, all decoded on the next run.
+    let blob = blocks.store.ledger_records(rows[0].id).expect("records");
+    assert!(rapport_store::ledger::segments(&blob).expect("format").count() > 5);
+    let again = blocks.run_with(T, small);
+    assert_eq!(counters(&again), (0, 1));
+    assert_eq!(tables(&again), tables(&read_whole));
+}
+
+#[test]
+fn no_real_address_or_message_id_reaches_the_database() {
+    let fixture = Fixture::new();
+    fill(&fixture);
+    fixture.run();
+    fixture.run();
+    assert!(!fixture.store.ledger_files(fixture.id).expect("ledger").is_empty());
+    let mut bytes = fs::read(&fixture.database).expect("database");
+    if let Ok(wal) = fs::read(fixture.path("data/rapport.db-wal")) {
+        bytes.extend(wal);
+    }
+    let contains =
+        |needle: &str| bytes.windows(needle.len()).any(|window| window == needle.as_bytes());
+    // Contacts and outside senders appear only in mail; the org users appear in the
+    // configuration and the UserEntity table, never in the ledger (checked on the BLOBs below).
+    for needle in [
+        "carol@fabrikam",
+        "dan@tailspin",
+        "noreply@",
+        "m1@contoso.com",
+        "m2@fabrikam",
+        "Private body",
+        "private subject",
+    ] {
+        assert!(!contains(needle), "{needle} is in the database");
+    }
+    assert!(contains("@fabrikam.example"), "domains are kept in clear");
+    for row in fixture.store.ledger_files(fixture.id).expect("ledger") {
+        let blob = fixture.store.ledger_records(row.id).expect("records");
+        let text = String::from_utf8_lossy(&blob);
+        assert!(!text.contains("alice@") && !text.contains("bob@"), "{text}");
+        assert!(text.contains("@contoso.com"), "{text}");
+    }
+}
+
+#[test]
+fn another_key_makes_the_ledger_read_again() {
+    let fixture = Fixture::new();
+    fill(&fixture);
+    let first = fixture.run();
+    let key = fixture.path("data/key");
+    fs::remove_file(&key).expect("remove key");
+    let second = fixture.run();
+    assert_eq!(counters(&second), (3, 0));
+    assert_eq!(tables(&second), tables(&first));
+    assert_eq!(counters(&fixture.run()), (0, 3));
+    // A key others may read stops the run with a clear error.
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).expect("chmod");
+    let QueueOutcome::Queued(run) =
+        fixture.store.queue_run(fixture.id, Trigger::Manual, T).expect("queue")
+    else {
+        panic!("skipped");
+    };
+    let enrichment = fixture.store.enrichment(fixture.id).expect("enrichment");
+    let line =
+        execute_with(&fixture.store, &fixture.database, &enrichment, run, 2, T, LEDGER_LIMITS)
+            .expect("execute");
+    assert_eq!(line.status, "Failed");
+    assert!(line.detail.contains("chmod 600"), "{}", line.detail);
+}
+
+#[test]
+fn a_deleted_enrichment_leaves_no_ledger_behind() {
+    let fixture = Fixture::new();
+    fill(&fixture);
+    fixture.run();
+    let config = fixture.store.enrichment(fixture.id).expect("enrichment").config;
+    fixture.store.delete_enrichment(fixture.id).expect("delete");
+    assert!(fixture.store.ledger_files(fixture.id).is_err());
+    // The same enrichment created again starts from an empty ledger.
+    let id = fixture.store.create_enrichment(&config, T).expect("create");
+    fixture.store.consent(id, "it-admin", T, 0).expect("consent");
+    assert!(fixture.store.ledger_files(id).expect("ledger").is_empty());
+    let again = Fixture { id, ..fixture };
+    assert_eq!(counters(&again.run()), (3, 0));
+}
+
+/// The part of a golden case's `case.toml` these tests read.
+#[derive(Deserialize)]
+struct CaseFile {
+    args: Vec<String>,
+    #[allow(dead_code)]
+    covers: String,
+}
+
+/// Every golden case of rapport-core whose options a stored enrichment can express, run through
+/// the ledger twice: both runs must give the hand-worked expected tables and summary counts.
+#[test]
+fn golden_cases_through_the_ledger() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rapport-core/test_data");
+    let mut case_dirs: Vec<PathBuf> =
+        fs::read_dir(&root).expect("test data").map(|entry| entry.expect("entry").path()).collect();
+    case_dirs.sort();
+    let mut n_cases = 0;
+    for case_dir in case_dirs.iter().filter(|path| path.join("case.toml").exists()) {
+        let case: CaseFile =
+            toml::from_str(&fs::read_to_string(case_dir.join("case.toml")).expect("case"))
+                .expect("toml");
+        let Some((enrichment, as_of)) = case_config(case_dir, &case.args) else { continue };
+        n_cases += 1;
+        let name = case_dir.file_name().expect("name").to_string_lossy().into_owned();
+        let fixture = Fixture::with_config(tempfile::tempdir().expect("temp dir"), enrichment);
+        for round in 0..2 {
+            let results = fixture.run_with(as_of, LEDGER_LIMITS);
+            let published = tables(&results);
+            for (position, file) in ["Office.csv", "Office_UserEntity.csv"].iter().enumerate() {
+                let expected =
+                    fs::read_to_string(case_dir.join("expected").join(file)).expect("expected");
+                assert_eq!(published[position].1, expected, "{name}, run {round}: {file}");
+            }
+            let expected: serde_json::Value = serde_json::from_str(
+                &fs::read_to_string(case_dir.join("expected/summary.json")).expect("summary"),
+            )
+            .expect("json");
+            for (key, value) in expected.as_object().expect("object") {
+                assert_eq!(&results.summary[key], value, "{name}, run {round}: summary {key}");
+            }
+            if round == 1 {
+                assert_eq!(counters(&results).0, 0, "{name}: the second run read mail files");
+            }
+        }
+    }
+    assert!(n_cases >= 10, "only {n_cases} golden cases ran");
+}
+
+/// The enrichment and `T` of a golden case, or `None` when it uses an option a stored
+/// enrichment does not have (custom weights files).
+fn case_config(case_dir: &Path, args: &[String]) -> Option<(EnrichmentConfig, i64)> {
+    let mut customers = CustomerSource::new(case_dir.join("contacts.csv"));
+    if case_dir.join("accounts.csv").exists() {
+        customers.accounts = Some(case_dir.join("accounts.csv"));
+    }
+    let mut enrichment =
+        EnrichmentConfig::new("Golden", PathBuf::new(), vec![case_dir.join("input")]);
+    let mut as_of = None;
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "--as-of" => as_of = Some(config::parse_as_of(args.next()?).ok()?),
+            "--match-domains" => enrichment.match_domains = true,
+            "--account-domains-column" => {
+                customers.account_domains_columns.push(args.next()?.clone())
+            }
+            "--contact-email-column" => customers.contact_email_column = args.next()?.clone(),
+            "--contact-account-column" => customers.contact_account_column = args.next()?.clone(),
+            _ => return None,
+        }
+    }
+    enrichment.customers = customers;
+    let users = ["users.txt", "users.csv"]
+        .iter()
+        .map(|name| case_dir.join(name))
+        .find(|path| path.exists());
+    enrichment.users_file = users;
+    Some((enrichment, as_of?))
+}
+
+#[test]
+fn a_ledger_row_that_cannot_be_decoded_is_replaced_by_reading_its_file() {
+    let fixture = Fixture::new();
+    fill(&fixture);
+    let first = fixture.run();
+    let rows = fixture.store.ledger_files(fixture.id).expect("ledger");
+    let archive = rows.iter().find(|row| row.path.ends_with("archive.mbox")).expect("archive");
+    // Another format (as a newer rapport might write), with the file's own size and time.
+    let QueueOutcome::Queued(run) =
+        fixture.store.queue_run(fixture.id, Trigger::Manual, T).expect("queue")
+    else {
+        panic!("skipped");
+    };
+    fixture.store.start_run(run, T).expect("start");
+    let damage = LedgerUpdate {
+        key_id: archive.key_id,
+        changes: vec![LedgerChange::Upsert {
+            path: archive.path.clone(),
+            size: archive.size,
+            mtime_ns: archive.mtime_ns,
+            content_hash: archive.content_hash,
+            n_records: archive.n_records,
+            records: vec![0xff, 1, 2, 3],
+        }],
+    };
+    let outcome = rapport_store::RunOutcome::Successful {
+        summary: first.summary.clone(),
+        tables: first.tables.clone(),
+    };
+    fixture.store.finish_run_with_ledger(run, outcome, Some(&damage), T).expect("finish");
+
+    let healed = fixture.run();
+    assert_eq!(counters(&healed), (1, 2));
+    assert_eq!(tables(&healed), tables(&first));
+    // The row was rewritten whole: the next run reads nothing.
+    assert_eq!(counters(&fixture.run()), (0, 3));
+    // Same id, size, time, hash and key as before the damage.
+    assert_eq!(fixture.store.ledger_files(fixture.id).expect("ledger"), rows);
+}
