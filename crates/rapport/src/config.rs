@@ -124,6 +124,13 @@ pub(crate) fn check_format(format: crate::cli::Format) -> Result<(), String> {
     Ok(())
 }
 
+/// The crash-test hook: `RAPPORT_TEST_STALL_AT_STAGE=<stage name>` makes a stored run stop at the
+/// start of that stage and wait to be killed or cancelled. Only the crash and cancel tests set it.
+#[allow(clippy::disallowed_methods)] // This module is where the environment is read.
+pub(crate) fn stall_stage() -> Option<String> {
+    std::env::var("RAPPORT_TEST_STALL_AT_STAGE").ok()
+}
+
 /// Parses an IANA time zone name.
 pub(crate) fn parse_zone(name: &str) -> Result<chrono_tz::Tz, String> {
     name.trim()

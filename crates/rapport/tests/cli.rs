@@ -356,3 +356,128 @@ fn deleting_an_enrichment_removes_it() {
     let list = stdout(&enrichment(&scratch, &["list"]));
     assert_eq!(list.lines().count(), 1, "{list}");
 }
+
+/// A scratch folder whose one email was sent two days ago, so that a stored run (as of now)
+/// enriches its account.
+fn recent_scratch() -> Scratch {
+    let scratch = Scratch::new();
+    #[allow(clippy::disallowed_methods)] // A stored run is as of now; the input must be recent.
+    let sent = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+        - chrono::Duration::days(2);
+    scratch.write(
+        "mail/one.eml",
+        &format!(
+            "Message-ID: <m1@org.example>\r\nDate: {}\r\nFrom: Alice <alice@org.example>\r\nTo: jane@client.example\r\n\r\nbody\r\n",
+            sent.to_rfc2822()
+        ),
+    );
+    create_enrichment(&scratch);
+    let consent =
+        enrichment(&scratch, &["consent", "Key accounts", "--by", "it-admin", "--run-now"]);
+    assert_eq!(consent.status.code(), Some(0), "stderr: {}", stderr(&consent));
+    scratch
+}
+
+/// Starts `rapport enrichment run` with the crash-test hook stopping it at `stage`, and waits until
+/// the run is there.
+fn start_stalled_run(scratch: &Scratch, stage: &str) -> std::process::Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .current_dir(scratch.dir.path())
+        .args(["enrichment", "--data-dir", "data", "run", "Key accounts"])
+        .env("RAPPORT_TEST_STALL_AT_STAGE", stage)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start run");
+    for _ in 0..400 {
+        let runs = stdout(&enrichment(scratch, &["runs", "Key accounts"]));
+        if runs.lines().nth(1).is_some_and(|line| {
+            line.contains("Running") && line.contains(&format!("{stage}: 0 of"))
+        }) {
+            return child;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the run never reached stage {stage}");
+}
+
+fn published(scratch: &Scratch, folder: &str) -> Vec<(String, Vec<u8>)> {
+    let output = enrichment(scratch, &["results", "Key accounts", "--out", folder]);
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    ["Office.csv", "Office_UserEntity.csv", "Office_ScoreExplanation.csv"]
+        .iter()
+        .map(|name| {
+            (
+                name.to_string(),
+                std::fs::read(scratch.path(&format!("{folder}/{name}"))).expect("table"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_killed_in_any_stage_keeps_the_last_results_and_the_next_run_succeeds() {
+    let scratch = recent_scratch();
+    let first = enrichment(&scratch, &["run", "Key accounts"]);
+    assert!(stdout(&first).contains("Successful: 1 of 1 accounts enriched"), "{}", stdout(&first));
+    let before = published(&scratch, "before");
+    let stages = [
+        "resolve users",
+        "read sources",
+        "de-duplicate",
+        "resolve accounts",
+        "aggregate",
+        "score",
+        "publish",
+    ];
+    for (index, stage) in stages.iter().enumerate() {
+        let mut child = start_stalled_run(&scratch, stage);
+        child.kill().expect("kill -9");
+        child.wait().expect("reap");
+        assert_eq!(
+            published(&scratch, &format!("killed-{index}")),
+            before,
+            "results changed by a run killed in {stage}"
+        );
+
+        let serve = scratch.run(&["serve", "--data-dir", "data", "--once"]);
+        assert_eq!(serve.status.code(), Some(0), "stderr: {}", stderr(&serve));
+        let runs = stdout(&enrichment(&scratch, &["runs", "Key accounts"]));
+        let mut lines = runs.lines().skip(1);
+        let rerun = lines.next().unwrap_or_default();
+        let killed = lines.next().unwrap_or_default();
+        assert!(rerun.contains("Successful") && rerun.contains("Scheduled"), "{runs}");
+        assert!(
+            killed.contains("Failed") && killed.contains("interrupted") && killed.contains(stage),
+            "{runs}"
+        );
+        assert_eq!(
+            published(&scratch, &format!("rerun-{index}")),
+            before,
+            "the run after the crash in {stage}"
+        );
+    }
+}
+
+#[test]
+fn cancel_stops_a_running_run_and_keeps_the_results() {
+    let scratch = recent_scratch();
+    assert_eq!(enrichment(&scratch, &["run", "Key accounts"]).status.code(), Some(0));
+    let before = published(&scratch, "before");
+    let child = start_stalled_run(&scratch, "read sources");
+    let cancel = enrichment(&scratch, &["cancel", "Key accounts"]);
+    assert!(stdout(&cancel).contains("cancel requested for run 2"), "{}", stdout(&cancel));
+    let started = std::time::Instant::now();
+    let output = child.wait_with_output().expect("run ends");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "cancel took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let runs = stdout(&enrichment(&scratch, &["runs", "Key accounts"]));
+    assert!(runs.lines().nth(1).is_some_and(|line| line.contains("Cancelled")), "{runs}");
+    assert_eq!(published(&scratch, "after"), before);
+}

@@ -169,6 +169,25 @@ fn stage(store: &Store, run: RunId, stage: Stage, done: u64, total: u64) -> Resu
     Ok(())
 }
 
+/// Records the start of a stage; under the crash-test hook (`config::stall_stage`) a run stops
+/// there and waits, still answering cancel requests, until it is killed or cancelled.
+fn start_stage(
+    store: &Store,
+    run: RunId,
+    at: Stage,
+    total: u64,
+    cancel: &AtomicBool,
+) -> Result<()> {
+    stage(store, run, at, 0, total)?;
+    if config::stall_stage().is_some_and(|name| name == at.as_str()) {
+        loop {
+            check_cancel(cancel)?;
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(())
+}
+
 fn run_stages(
     store: &Store,
     enrichment: &Stored,
@@ -177,7 +196,7 @@ fn run_stages(
     cancel: &AtomicBool,
 ) -> Result<Published> {
     let settings = &enrichment.config;
-    stage(store, run, Stage::ResolveUsers, 0, 1)?;
+    start_stage(store, run, Stage::ResolveUsers, 1, cancel)?;
     let pseudonymizer = Pseudonymizer::new(&Key::load_or_create(setup.data_dir)?);
     let mut users: Vec<OrgUser> = settings
         .resolved_users()
@@ -232,6 +251,7 @@ fn run_stages(
     let mut engine = Engine::new(users, customers.accounts, contacts, options)?;
     stage(store, run, Stage::ResolveUsers, 1, 1)?;
     check_cancel(cancel)?;
+    start_stage(store, run, Stage::ReadSources, 0, cancel)?;
 
     let total_bytes = std::cell::Cell::new(0);
     let done_bytes = std::cell::Cell::new(0);
@@ -272,7 +292,7 @@ fn run_stages(
     // Engine::finish merges copies, resolves accounts, aggregates and scores in one pass over
     // integer ids; the stages are recorded around it so the run shows where it is.
     for step in [Stage::Deduplicate, Stage::ResolveAccounts, Stage::Aggregate, Stage::Score] {
-        stage(store, run, step, 0, 1)?;
+        start_stage(store, run, step, 1, cancel)?;
     }
     let mut enrichment_result = engine.finish();
     enrichment_result.summary.files_ignored = read.stats.files_ignored;
@@ -287,7 +307,7 @@ fn run_stages(
     }
     check_cancel(cancel)?;
 
-    stage(store, run, Stage::Publish, 0, 1)?;
+    start_stage(store, run, Stage::Publish, 1, cancel)?;
     let mut published = publish(&settings.output_table, &enrichment_result, read.update)?;
     // How much the ledger saved: run history shows whether refreshes are incremental.
     if let Some(summary) = published.summary.as_object_mut() {
