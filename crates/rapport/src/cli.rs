@@ -191,6 +191,9 @@ pub(crate) struct ConsentArgs {
 pub(crate) struct RunArgs {
     /// The enrichment's name.
     pub(crate) name: String,
+    /// Run as of this instant instead of now (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ), for reproducible runs.
+    #[arg(long, value_name = "INSTANT")]
+    pub(crate) as_of: Option<String>,
     /// Worker threads for reading mail (default: all cores).
     #[arg(long, value_name = "N")]
     pub(crate) threads: Option<usize>,

@@ -106,15 +106,15 @@ pub(crate) fn run(args: &EnrichmentArgs) -> Result<()> {
         }
         EnrichmentCommand::Run(run_args) => {
             let enrichment = store.enrichment_by_name(&run_args.name)?;
+            let as_of = match &run_args.as_of {
+                Some(text) => config::parse_as_of(text).map_err(|problem| anyhow!(problem))?,
+                None => config::now(),
+            };
             match store.queue_run(enrichment.id, Trigger::Manual, config::now())? {
                 QueueOutcome::Queued(run) => {
-                    let line = runner::execute(
-                        &store,
-                        &database,
-                        &enrichment,
-                        run,
-                        config::threads(run_args.threads),
-                    )?;
+                    let threads = config::threads(run_args.threads);
+                    let line =
+                        runner::execute(&store, &database, &enrichment, run, threads, as_of)?;
                     out.push_str(&format!("run {run}: {}: {}\n", line.status, line.detail));
                     if line.status != "Successful" {
                         print(&out)?;
@@ -230,7 +230,7 @@ fn tick(store: &Store, database: &Path, now: i64, threads: usize) -> Result<Vec<
         let name = &enrichment.config.name;
         match store.queue_run(id, Trigger::Scheduled, now) {
             Ok(QueueOutcome::Queued(run)) => {
-                let line = runner::execute(store, database, &enrichment, run, threads)?;
+                let line = runner::execute(store, database, &enrichment, run, threads, now)?;
                 lines.push(format!("{name:?} run {run}: {}: {}", line.status, line.detail));
             }
             Ok(QueueOutcome::Skipped(run)) => {

@@ -31,16 +31,18 @@ use crate::pipeline;
 /// How often a run looks at the store for a cancel request, and writes its progress.
 const POLL: Duration = Duration::from_millis(500);
 
-/// Executes the queued run `run` of `enrichment` to its end: Successful, Failed or Cancelled.
-/// Errors of the store itself are returned; errors of the run are recorded on the run.
+/// Executes the queued run `run` of `enrichment` as of `as_of` (`T`, normally the clock's time) to
+/// its end: Successful, Failed or Cancelled. Errors of the store itself are returned; errors of the
+/// run are recorded on the run.
 pub(crate) fn execute(
     store: &Store,
     database: &Path,
     enrichment: &Stored,
     run: RunId,
     threads: usize,
+    as_of: i64,
 ) -> Result<RunStatusLine> {
-    execute_with(store, database, enrichment, run, threads, config::now(), pipeline::LEDGER_LIMITS)
+    execute_with(store, database, enrichment, run, threads, as_of, pipeline::LEDGER_LIMITS)
 }
 
 /// [`execute`] with the enrichment's `T` and the ledger's limits given (tests fix them; a real
