@@ -304,41 +304,24 @@ fn an_enrichment_waits_for_consent_then_runs_and_publishes() {
 #[test]
 fn an_invalid_enrichment_lists_every_problem() {
     let scratch = Scratch::new();
-    let output = enrichment(
-        &scratch,
-        &[
-            "create",
-            "",
-            "--user",
-            "not-an-address",
-            "--contacts",
-            "contacts.csv",
-            "--output-table",
-            "a b",
-            "--weight",
-            "speed=1",
-            "--at",
-            "25:00",
-        ],
-    );
+    let invalid = [
+        "create",
+        "",
+        "--user",
+        "not-an-address",
+        "--contacts",
+        "contacts.csv",
+        "--output-table",
+        "a b",
+        "--weight",
+        "speed=1",
+    ];
+    // A flag that cannot be read is reported before the settings are validated.
+    let output = enrichment(&scratch, &[&invalid[..], &["--at", "25:00"]].concat());
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{text}");
     assert!(text.contains("--at \"25:00\": expected HH:MM"), "{text}");
-    let output = enrichment(
-        &scratch,
-        &[
-            "create",
-            "",
-            "--user",
-            "not-an-address",
-            "--contacts",
-            "contacts.csv",
-            "--output-table",
-            "a b",
-            "--weight",
-            "speed=1",
-        ],
-    );
+    let output = enrichment(&scratch, &invalid);
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{text}");
     for field in ["name", "output_table", "users[0]", "weights.speed", "sources"] {
