@@ -122,7 +122,8 @@ pub(crate) struct DemoArgs {
 /// Where the store lives (for every command that keeps state).
 #[derive(Debug, Args)]
 pub(crate) struct StoreArgs {
-    /// The data folder: holds the SQLite database `rapport.db` (created on first use).
+    /// The data folder: holds the SQLite database `rapport.db` and the installation's pseudonym key
+    /// `key` (both created on first use).
     #[arg(long, value_name = "DIR", default_value = "rapport-data", global = true)]
     pub(crate) data_dir: PathBuf,
 }
@@ -151,7 +152,7 @@ pub(crate) enum EnrichmentCommand {
     Activate(NameArg),
     /// Stop refreshing an enrichment; its last results are kept.
     Deactivate(NameArg),
-    /// Run an enrichment now, in the foreground, with progress.
+    /// Run an enrichment now, in the foreground (its stages and progress show in `runs`).
     Run(RunArgs),
     /// Cancel the enrichment's queued or running run; the last results are kept.
     Cancel(NameArg),
