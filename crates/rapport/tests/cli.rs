@@ -229,7 +229,25 @@ fn demo_runs_and_prints_both_tables() {
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
     assert!(stdout.contains("Most engaged accounts"), "{stdout}");
     assert!(stdout.contains("Stalest accounts"), "{stdout}");
-    assert!(scratch.path("demo/out/Office.csv").exists());
+    assert!(stdout.contains("Stored enrichment \"Demo\""), "{stdout}");
+    // The stored run (pseudonymised ledger, store) publishes exactly what the one-shot run wrote.
+    let results = scratch.run(&[
+        "enrichment",
+        "--data-dir",
+        "demo/data",
+        "results",
+        "Demo",
+        "--out",
+        "published",
+    ]);
+    assert_eq!(results.status.code(), Some(0), "stderr: {}", stderr(&results));
+    for table in ["Office.csv", "Office_UserEntity.csv", "Office_ScoreExplanation.csv"] {
+        let one_shot =
+            std::fs::read(scratch.path(&format!("demo/out/{table}"))).expect("one-shot table");
+        let stored =
+            std::fs::read(scratch.path(&format!("published/{table}"))).expect("stored table");
+        assert!(one_shot == stored, "{table} differs between enrich and the stored run");
+    }
 }
 
 /// Runs `rapport enrichment ...` against the scratch folder's store.
