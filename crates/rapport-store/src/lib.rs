@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod enrichment;
+pub mod erasure;
 mod error;
 pub mod ledger;
 pub mod pseudonym;

@@ -26,6 +26,8 @@ pub(crate) enum Command {
     Enrichment(EnrichmentArgs),
     /// Run the scheduler: refresh consented enrichments on their schedules until stopped.
     Serve(ServeArgs),
+    /// Remove one person's activity from every enrichment's ledger and recompute the results.
+    Erase(EraseArgs),
 }
 
 /// The output formats.
@@ -299,6 +301,18 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub(crate) once: bool,
     /// Worker threads for reading mail (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub(crate) threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EraseArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// The address whose activity is erased (as a sender it is cleared, as a recipient dropped).
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) address: String,
+    /// Worker threads for reading changed mail files while recomputing (default: all cores).
     #[arg(long, value_name = "N")]
     pub(crate) threads: Option<usize>,
 }

@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod demo;
 mod enrich;
+mod erase;
 mod lifecycle;
 #[cfg(feature = "parquet")]
 mod parquet;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         cli::Command::Demo(demo_args) => demo::run(&demo_args),
         cli::Command::Enrichment(enrichment_args) => lifecycle::run(&enrichment_args),
         cli::Command::Serve(serve_args) => lifecycle::serve(&serve_args),
+        cli::Command::Erase(erase_args) => erase::run(&erase_args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

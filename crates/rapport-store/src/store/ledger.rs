@@ -11,6 +11,7 @@ use crate::enrichment::EnrichmentId;
 use crate::error::Error;
 use crate::ledger::{LedgerChange, LedgerFile, LedgerUpdate};
 use crate::store::enrichments::load_enrichment;
+use crate::store::erasure::erased_addresses;
 use crate::store::{Store, from_sql_integer, sql, to_sql_integer};
 
 impl Store {
@@ -61,15 +62,27 @@ impl Store {
 
 /// Applies a run's ledger changes to the enrichment's rows. Rows of other enrichments are never
 /// touched, whatever ids the changes name.
+///
+/// New records lose the erased addresses here once more: the run dropped those it knew of when
+/// it read its files, and this catches an address erased while the run was reading.
 pub(crate) fn apply_ledger(
     transaction: &Transaction<'_>,
     enrichment: EnrichmentId,
     ledger: &LedgerUpdate,
 ) -> Result<(), Error> {
     let context = "could not write the ledger";
+    let mut erased = None;
     for change in &ledger.changes {
         match change {
             LedgerChange::Upsert { path, size, mtime_ns, content_hash, n_records, records } => {
+                let erased = match &mut erased {
+                    Some(erased) => erased,
+                    None => erased.insert(erased_addresses(transaction, ledger.key_id)?),
+                };
+                // Records that cannot be decoded are kept as they are: the next run reads their
+                // file again (and drops the erased addresses then).
+                let rewritten = erased.blob(records).ok().flatten();
+                let records = rewritten.as_deref().unwrap_or(records);
                 transaction
                     .prepare_cached(
                         "INSERT INTO ledger_files

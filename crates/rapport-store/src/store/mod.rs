@@ -15,6 +15,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 use crate::error::Error;
 
 mod enrichments;
+mod erasure;
 mod ledger;
 mod results;
 mod runs;

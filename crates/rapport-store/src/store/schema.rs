@@ -10,11 +10,11 @@ use crate::error::Error;
 use crate::store::sql;
 
 /// The schema version this build creates and reads: the number of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The migrations, in order: entry `i` upgrades version `i` to `i + 1`. Never edit a published
 /// entry; append a new one.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 const _: () = assert!(SCHEMA_VERSION as usize == MIGRATIONS.len());
 
@@ -116,6 +116,20 @@ CREATE TABLE ledger_files (
     records BLOB NOT NULL,
     UNIQUE (enrichment_id, path)
 ) STRICT;
+";
+
+/// Version 3: the addresses erased with `rapport erase` (see `crate::erasure`), for the whole
+/// installation: a file read again later drops them before its records are encoded.
+///
+/// `pseudonym` is the address's pseudonym under the key whose fingerprint is `key_id` (only that
+/// key's rows can hold it); `erased_at` is when, in UTC seconds. The address itself is never kept.
+const V3: &str = "
+CREATE TABLE erased_addresses (
+    key_id INTEGER NOT NULL,
+    pseudonym TEXT NOT NULL,
+    erased_at INTEGER NOT NULL,
+    PRIMARY KEY (key_id, pseudonym)
+) STRICT, WITHOUT ROWID;
 ";
 
 /// Brings the database to the version `migrations.len()`, applying the missing migrations in one

@@ -603,6 +603,7 @@ fn deleting_an_enrichment_deletes_its_runs_and_results() {
     let counts = row_counts(&store);
     let expected: Vec<(String, i64)> = [
         ("enrichments", 1),
+        ("erased_addresses", 0),
         ("ledger_files", 0),
         ("result_tables", 6),
         ("result_versions", 2),
@@ -837,7 +838,7 @@ fn a_newer_database_is_refused() {
     assert!(matches!(error, Error::NewerSchema { found: 999, supported: crate::SCHEMA_VERSION }));
     assert_eq!(
         error.to_string(),
-        "the database schema is version 999, newer than version 2 that this rapport supports: use a newer rapport"
+        "the database schema is version 999, newer than version 3 that this rapport supports: use a newer rapport"
     );
     assert!(matches!(Store::open_read_only(&path), Err(Error::NewerSchema { found: 999, .. })));
     // Nothing was written to it.
@@ -876,7 +877,7 @@ fn a_read_only_database_gives_a_clear_error_and_keeps_the_results() {
     let error = Store::open_read_only(&old).err().expect("refused");
     assert_eq!(
         error.to_string(),
-        "the database schema is version 0, older than version 2: open it once with write access to upgrade it"
+        "the database schema is version 0, older than version 3: open it once with write access to upgrade it"
     );
 }
 
@@ -1178,4 +1179,176 @@ fn a_version_1_database_gets_the_ledger_and_keeps_its_data() {
     let changes = vec![upsert("/mail/a.mbox", 1, b"a1")];
     run_with_ledger(&store, old.id, changes, published_outcome("v1"), T0);
     assert_eq!(ledger_of(&store, old.id).len(), 1);
+}
+
+/// A ledger BLOB of one segment: an email from `sender` to `recipients`, and a marker.
+fn mail_blob(sender: &str, recipients: &[&str]) -> Vec<u8> {
+    use rapport_core::model::{EmailCopy, MailRecord};
+    let records = vec![
+        MailRecord::Email(EmailCopy {
+            message_id: Some("00112233445566778899aabbccddeeff".into()),
+            sent: Some(T0 - DAY),
+            sender: Some(sender.into()),
+            recipients: recipients.iter().map(|recipient| (*recipient).to_owned()).collect(),
+            parent_id: None,
+            automated: false,
+        }),
+        MailRecord::Unparseable,
+    ];
+    let mut blob = crate::ledger::new_blob();
+    crate::ledger::encode_segment(&records, &mut blob);
+    blob
+}
+
+/// The (sender, recipients) of every email of `id`'s ledger, in order.
+fn ledger_people(store: &Store, id: EnrichmentId) -> Vec<(Option<String>, Vec<String>)> {
+    use rapport_core::model::MailRecord;
+    ledger_of(store, id)
+        .into_iter()
+        .flat_map(|(_, _, blob)| crate::ledger::decode(&blob).expect("decodes"))
+        .filter_map(|record| match record {
+            MailRecord::Email(copy) => Some((copy.sender, copy.recipients)),
+            MailRecord::Unparseable => None,
+        })
+        .collect()
+}
+
+const GONE: &str = "pgonegonegonegonegonegonego@fabrikam.example";
+const ALICE: &str = "paliceplaceholderaliceplace@contoso.com";
+const CAROL: &str = "pcarolplaceholdercarolplace@fabrikam.example";
+
+#[test]
+fn erasing_an_address_rewrites_every_ledger_holding_it_and_zeroes_the_old_pages() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let path = folder.path().join("rapport.db");
+    let store = Store::open(&path).expect("store");
+    let sales = consented(&store, "Sales");
+    let support = consented(&store, "Support");
+    let other = consented(&store, "Other");
+    let from_gone = upsert("/mail/a.mbox", 1, &mail_blob(GONE, &[ALICE]));
+    let to_gone = upsert("/mail/b.eml", 2, &mail_blob(ALICE, &[GONE, CAROL]));
+    let without = upsert("/mail/c.eml", 3, &mail_blob(ALICE, &[CAROL]));
+    run_with_ledger(
+        &store,
+        sales,
+        vec![from_gone.clone(), to_gone, without.clone()],
+        published_outcome("v1"),
+        T0,
+    );
+    run_with_ledger(&store, support, vec![from_gone], published_outcome("v1"), T0);
+    run_with_ledger(&store, other, vec![without], published_outcome("v1"), T0);
+    // Rows made with another key cannot hold this key's pseudonym and are not looked at.
+    let other_key = LedgerUpdate {
+        key_id: 7,
+        changes: vec![upsert("/mail/old.eml", 4, &mail_blob(GONE, &[ALICE]))],
+    };
+    let run = running(&store, other, T0 + HOUR);
+    store
+        .finish_run_with_ledger(run, published_outcome("v2"), Some(&other_key), T0 + HOUR)
+        .expect("finish");
+
+    let erasure = store.erase_address(GONE, 42, T0 + 2 * HOUR).expect("erase");
+    assert_eq!(
+        erasure,
+        crate::erasure::Erasure {
+            enrichments: vec![sales, support],
+            n_files: 3,
+            checkpointed: true
+        }
+    );
+    assert_eq!(
+        ledger_people(&store, sales),
+        vec![
+            (None, vec![ALICE.to_owned()]),
+            (Some(ALICE.to_owned()), vec![CAROL.to_owned()]),
+            (Some(ALICE.to_owned()), vec![CAROL.to_owned()]),
+        ]
+    );
+    assert_eq!(ledger_people(&store, support), vec![(None, vec![ALICE.to_owned()])]);
+    assert_eq!(
+        ledger_people(&store, other),
+        vec![
+            (Some(ALICE.to_owned()), vec![CAROL.to_owned()]),
+            (Some(GONE.to_owned()), vec![ALICE.to_owned()])
+        ]
+    );
+    // The row counts and file details are unchanged: only the records lost the address.
+    assert!(store.ledger_files(sales).expect("ledger").iter().all(|file| file.n_records == 2));
+    let erased = store.erased_addresses(42).expect("erased");
+    assert_eq!(erased.iter().collect::<Vec<_>>(), vec![GONE]);
+    assert!(store.erased_addresses(7).expect("erased").is_empty());
+    let erased_at: i64 = store
+        .writer
+        .lock()
+        .expect("writer")
+        .query_row("SELECT erased_at FROM erased_addresses", [], |row| row.get(0))
+        .expect("row");
+    assert_eq!(erased_at, T0 + 2 * HOUR);
+    // The connection is back to its usual setting.
+    let secure_delete: i64 = store
+        .writer
+        .lock()
+        .expect("writer")
+        .query_row("PRAGMA secure_delete", [], |row| row.get(0))
+        .expect("pragma");
+    assert_eq!(secure_delete, 0);
+    // Erasing again finds nothing more and keeps one entry.
+    let again = store.erase_address(GONE, 42, T0 + 3 * HOUR).expect("erase again");
+    assert_eq!((again.enrichments.len(), again.n_files), (0, 0));
+    assert_eq!(store.erased_addresses(42).expect("erased").len(), 1);
+
+    // The only bytes of the pseudonym left in the files are the erased list's entry and the
+    // other key's row: the freed pages were zeroed and the log emptied.
+    drop(store);
+    let mut bytes = std::fs::read(&path).expect("database");
+    if let Ok(log) = std::fs::read(folder.path().join("rapport.db-wal")) {
+        bytes.extend(log);
+    }
+    let n_found = bytes.windows(GONE.len()).filter(|window| *window == GONE.as_bytes()).count();
+    assert_eq!(n_found, 2);
+}
+
+#[test]
+fn a_run_publishing_after_an_erasure_does_not_write_the_address_back() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    // The run read its files before the address was erased.
+    let run = running(&store, id, T0);
+    store.erase_address(GONE, 42, T0).expect("erase");
+    let ledger = LedgerUpdate {
+        key_id: 42,
+        changes: vec![upsert("/mail/b.eml", 2, &mail_blob(ALICE, &[GONE, CAROL]))],
+    };
+    store.finish_run_with_ledger(run, published_outcome("v1"), Some(&ledger), T0).expect("finish");
+    assert_eq!(ledger_people(&store, id), vec![(Some(ALICE.to_owned()), vec![CAROL.to_owned()])]);
+}
+
+#[test]
+fn a_version_2_database_gets_the_erased_addresses_and_keeps_its_ledger() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let path = folder.path().join("v2.db");
+    {
+        let mut connection = Connection::open(&path).expect("create");
+        schema::migrate(&mut connection, &schema::MIGRATIONS[..2]).expect("version 2");
+        connection
+            .execute_batch(&format!(
+                "INSERT INTO enrichments (name, config, created_at, updated_at)
+                 VALUES ('Old', '{}', 0, 0);
+                 INSERT INTO ledger_files
+                     (enrichment_id, path, size, mtime_ns, content_hash, key_id, n_records, records)
+                 VALUES (1, x'2f6d61696c2f612e656d6c', 10, 1, 0, 42, 2, x'{}');",
+                serde_json::to_string(&config("Old")).expect("json").replace('\'', "''"),
+                mail_blob(GONE, &[ALICE])
+                    .iter()
+                    .map(|byte| format!("{byte:02x}"))
+                    .collect::<String>()
+            ))
+            .expect("insert");
+    }
+    let store = Store::open(&path).expect("upgrade");
+    let old = store.enrichment_by_name("Old").expect("kept");
+    assert!(store.erased_addresses(42).expect("erased").is_empty());
+    let erasure = store.erase_address(GONE, 42, T0).expect("erase");
+    assert_eq!((erasure.enrichments, erasure.n_files), (vec![old.id], 1));
+    assert_eq!(ledger_people(&store, old.id), vec![(None, vec![ALICE.to_owned()])]);
 }

@@ -23,6 +23,7 @@ use rapport_core::period::Window;
 use rapport_ingest::customers::{self, Loaded, Warning};
 use rapport_ingest::source::{self, SourceItem, SourceKind};
 use rapport_ingest::{mail, mbox};
+use rapport_store::erasure::ErasedAddresses;
 use rapport_store::ledger::{self, LedgerChange, LedgerFile, LedgerUpdate};
 use rapport_store::pseudonym::{PseudonymCache, Pseudonymizer};
 use rapport_store::{EnrichmentId, Store};
@@ -172,6 +173,9 @@ pub(crate) fn read_sources_with_ledger(
     let window = engine.window();
     let walk = source::walk(sources)?;
     let key_id = ledger.pseudonymizer.key_id();
+    // Addresses erased with `rapport erase`: every record read now drops them before it is
+    // encoded, as the erase did to the rows already kept.
+    let erased = ledger.store.erased_addresses(key_id)?;
     let known: HashMap<PathBuf, LedgerFile> = ledger
         .store
         .ledger_files(ledger.enrichment)?
@@ -218,10 +222,19 @@ pub(crate) fn read_sources_with_ledger(
     std::thread::scope(|scope| -> Result<LedgerRead> {
         let calendars = scope.spawn(|| read_calendars(&walk.items, window));
         let pushed = (|| -> Result<Pushed<'_>> {
-            let reads = read_files(&jobs, ledger.pseudonymizer, threads, limits, cancel, on_bytes)?;
+            let reads = read_files(
+                &jobs,
+                ledger.pseudonymizer,
+                &erased,
+                threads,
+                limits,
+                cancel,
+                on_bytes,
+            )?;
             let healed = push_in_order(
                 engine,
                 ledger,
+                &erased,
                 &mail_items,
                 &plans,
                 &reads,
@@ -240,6 +253,7 @@ pub(crate) fn read_sources_with_ledger(
         let mut cache = PseudonymCache::default();
         for copy in &mut meeting_copies {
             ledger.pseudonymizer.meeting_copy(copy, &mut cache);
+            erased.meeting_copy(copy);
         }
         engine.push_meetings(meeting_copies, calendar_skips);
 
@@ -337,6 +351,7 @@ enum Decoded {
 fn push_in_order<'a>(
     engine: &mut Engine,
     ledger: &Ledger<'_>,
+    erased: &ErasedAddresses,
     mail_items: &[&'a SourceItem],
     plans: &[FilePlan],
     reads: &[FileRead],
@@ -377,6 +392,7 @@ fn push_in_order<'a>(
                     let mut read = read_files(
                         std::slice::from_ref(&job),
                         ledger.pseudonymizer,
+                        erased,
                         threads,
                         ledger.limits,
                         cancel,
@@ -495,6 +511,7 @@ struct UnitDone {
 fn read_files(
     jobs: &[ReadJob<'_>],
     pseudonymizer: &Pseudonymizer,
+    erased: &ErasedAddresses,
     threads: usize,
     limits: LedgerLimits,
     cancel: &AtomicBool,
@@ -517,7 +534,7 @@ fn read_files(
         for _ in 0..threads {
             let done_sender = done_sender.clone();
             let unit_receiver = &unit_receiver;
-            scope.spawn(move || work(unit_receiver, &done_sender, pseudonymizer));
+            scope.spawn(move || work(unit_receiver, &done_sender, pseudonymizer, erased));
         }
         drop(done_sender);
         let mut sequence = 0;
@@ -600,6 +617,7 @@ fn work(
     units: &Mutex<Receiver<Unit>>,
     done: &Sender<(usize, std::thread::Result<UnitDone>)>,
     pseudonymizer: &Pseudonymizer,
+    erased: &ErasedAddresses,
 ) {
     let mut cache = PseudonymCache::default();
     let mut records = Vec::new();
@@ -608,7 +626,7 @@ fn work(
         let unit = units.lock().unwrap_or_else(PoisonError::into_inner).recv();
         let Ok(unit) = unit else { return };
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            encode_unit(&unit, pseudonymizer, &mut cache, &mut records)
+            encode_unit(&unit, pseudonymizer, erased, &mut cache, &mut records)
         }));
         if done.send((unit.sequence, outcome)).is_err() {
             return;
@@ -616,11 +634,12 @@ fn work(
     }
 }
 
-/// Parses a unit exactly as `rapport_ingest::source::read_mail` does, pseudonymises its records
-/// and encodes them as one ledger segment.
+/// Parses a unit exactly as `rapport_ingest::source::read_mail` does, pseudonymises its records,
+/// drops the erased addresses from them and encodes them as one ledger segment.
 fn encode_unit(
     unit: &Unit,
     pseudonymizer: &Pseudonymizer,
+    erased: &ErasedAddresses,
     cache: &mut PseudonymCache,
     records: &mut Vec<MailRecord>,
 ) -> UnitDone {
@@ -632,6 +651,7 @@ fn encode_unit(
     }
     for record in records.iter_mut() {
         pseudonymizer.mail_record(record, cache);
+        erased.mail_record(record);
     }
     let mut segment = Vec::with_capacity(records.len() * 48 + 16);
     ledger::encode_segment(records, &mut segment);

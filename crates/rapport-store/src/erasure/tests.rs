@@ -1,0 +1,91 @@
+use rapport_core::model::{EmailCopy, MailRecord, MeetingCopy};
+
+use super::ErasedAddresses;
+use crate::ledger;
+
+fn erased() -> ErasedAddresses {
+    ErasedAddresses::new(["pgone@fabrikam.example".to_owned()])
+}
+
+fn email(sender: &str, recipients: &[&str]) -> MailRecord {
+    MailRecord::Email(EmailCopy {
+        message_id: Some("0123456789abcdef0123456789abcdef".into()),
+        sent: Some(1_700_000_000),
+        sender: Some(sender.into()),
+        recipients: recipients.iter().map(|recipient| (*recipient).to_owned()).collect(),
+        parent_id: None,
+        automated: false,
+    })
+}
+
+#[test]
+fn an_erased_recipient_is_dropped_and_an_erased_sender_cleared() {
+    let erased = erased();
+    let mut to_them =
+        email("palice@contoso.com", &["pgone@fabrikam.example", "pcarol@fabrikam.example"]);
+    assert!(erased.mail_record(&mut to_them));
+    assert_eq!(
+        to_them,
+        email("palice@contoso.com", &["pcarol@fabrikam.example"]),
+        "only the erased recipient goes"
+    );
+    let mut from_them = email("pgone@fabrikam.example", &["palice@contoso.com"]);
+    assert!(erased.mail_record(&mut from_them));
+    let MailRecord::Email(copy) = &from_them else { panic!("still an email") };
+    assert_eq!(copy.sender, None);
+    assert_eq!(copy.recipients, vec!["palice@contoso.com".to_owned()]);
+    let mut other = email("palice@contoso.com", &["pcarol@fabrikam.example"]);
+    assert!(!erased.mail_record(&mut other));
+    assert!(!erased.mail_record(&mut MailRecord::Unparseable));
+}
+
+#[test]
+fn an_erased_participant_and_organizer_leave_a_meeting() {
+    let mut meeting = MeetingCopy {
+        key: Some(("uid-1".into(), 1_700_000_000)),
+        start: 1_700_000_000,
+        end: 1_700_003_600,
+        organizer: Some("pgone@fabrikam.example".into()),
+        participants: vec!["palice@contoso.com".into(), "pgone@fabrikam.example".into()],
+        cancelled: false,
+        all_day: false,
+    };
+    assert!(erased().meeting_copy(&mut meeting));
+    assert_eq!(meeting.organizer, None);
+    assert_eq!(meeting.participants, vec!["palice@contoso.com".to_owned()]);
+    assert!(!erased().meeting_copy(&mut meeting));
+}
+
+#[test]
+fn a_blob_is_rewritten_segment_by_segment_and_keeps_its_records() {
+    let first =
+        vec![email("pgone@fabrikam.example", &["palice@contoso.com"]), MailRecord::Unparseable];
+    let second =
+        vec![email("palice@contoso.com", &["pgone@fabrikam.example", "pdan@tailspin.example"])];
+    let mut blob = ledger::new_blob();
+    ledger::encode_segment(&first, &mut blob);
+    ledger::encode_segment(&second, &mut blob);
+
+    let rewritten = erased().blob(&blob).expect("decodes").expect("changed");
+    let segments: Vec<Vec<MailRecord>> =
+        ledger::segments(&rewritten).expect("format").collect::<Result<_, _>>().expect("segments");
+    let MailRecord::Email(mut cleared) = email("x", &["palice@contoso.com"]) else {
+        panic!("an email")
+    };
+    cleared.sender = None;
+    assert_eq!(
+        segments,
+        vec![
+            vec![MailRecord::Email(cleared), MailRecord::Unparseable],
+            vec![email("palice@contoso.com", &["pdan@tailspin.example"])],
+        ]
+    );
+    assert!(!rewritten.windows(22).any(|window| window == b"pgone@fabrikam.example"));
+    // Nothing left to erase: no rewrite.
+    assert_eq!(erased().blob(&rewritten), Ok(None));
+    assert_eq!(ErasedAddresses::default().blob(&blob), Ok(None));
+    // Another format holding the pseudonym's bytes cannot be rewritten; without them it is
+    // not even decoded.
+    assert!(erased().blob(b"\x09pgone@fabrikam.example").is_err());
+    assert_eq!(erased().blob(&[9]), Ok(None));
+}
