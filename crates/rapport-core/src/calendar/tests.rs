@@ -348,6 +348,30 @@ fn custom_zones_apply_their_rules() {
     assert_eq!(zone.offset_at_utc(utc("2024-11-03 06:00")), -5 * 3600);
 }
 
+#[test]
+fn a_custom_zone_is_built_again_from_its_transitions() {
+    let Zone::Custom(zone) = eastern_custom_zone() else { panic!("custom") };
+    // 1970..2100 gives two changes a year, plus the two onsets of 1601.
+    assert_eq!(zone.transitions().len(), 2 * 130 + 2);
+    assert_eq!(zone.initial_offset(), -4 * 3600);
+    let first: Vec<(i64, i32)> = zone.transitions().take(2).collect();
+    assert_eq!(
+        first,
+        vec![
+            (local("1601-01-01 06:00").and_utc().timestamp(), -5 * 3600),
+            (local("1601-01-01 07:00").and_utc().timestamp(), -4 * 3600)
+        ]
+    );
+    let rebuilt =
+        CustomZone::from_transitions(zone.name.clone(), zone.initial_offset(), zone.transitions());
+    assert_eq!(rebuilt, *zone);
+    // Unsorted changes are sorted, so the zone answers as the original does.
+    let reversed: Vec<(i64, i32)> = zone.transitions().rev().collect();
+    let from_reversed = CustomZone::from_transitions(zone.name.clone(), -4 * 3600, reversed);
+    assert_eq!(from_reversed.offset_at_utc(utc("2024-11-03 06:00")), -5 * 3600);
+    assert_eq!(from_reversed.offset_at_utc(utc("2024-07-01 12:00")), -4 * 3600);
+}
+
 /// A readable event starting at `start` in `zone`, `minutes` long.
 fn event(start: &str, zone: &Zone, minutes: i64) -> Event {
     Event {

@@ -112,6 +112,35 @@ impl CustomZone {
         CustomZone { name, transitions, initial_offset: earliest.map_or(0, |(_, offset)| offset) }
     }
 
+    /// A zone named `name` from its offset changes as [`CustomZone::transitions`] lists them
+    /// (UTC instant, offset in force from then on) and the offset before the first one, as
+    /// [`CustomZone::initial_offset`] gives it: how a store that kept a zone builds it again
+    /// without its observances. The changes are sorted by instant (stably, so an already sorted
+    /// list keeps its order and the zone equals the one it was taken from).
+    pub fn from_transitions(
+        name: String,
+        initial_offset: i32,
+        transitions: impl IntoIterator<Item = (i64, i32)>,
+    ) -> CustomZone {
+        let mut transitions: Vec<Transition> =
+            transitions.into_iter().map(|(at, offset)| Transition { at, offset }).collect();
+        transitions.sort_by_key(|transition| transition.at);
+        CustomZone { name, transitions, initial_offset }
+    }
+
+    /// The offset changes, sorted by instant: (UTC instant, offset in seconds east of UTC in
+    /// force from then on).
+    pub fn transitions(
+        &self,
+    ) -> impl ExactSizeIterator<Item = (i64, i32)> + DoubleEndedIterator + '_ {
+        self.transitions.iter().map(|transition| (transition.at, transition.offset))
+    }
+
+    /// The offset (seconds east of UTC) before the first change.
+    pub fn initial_offset(&self) -> i32 {
+        self.initial_offset
+    }
+
     /// The offset (seconds east of UTC) in force at the UTC instant `instant`.
     pub fn offset_at_utc(&self, instant: i64) -> i32 {
         let index = self.transitions.partition_point(|transition| transition.at <= instant);

@@ -11,6 +11,7 @@
 use std::collections::HashSet;
 
 use memchr::memmem;
+use rapport_core::calendar::{CalendarFile, EventComponent};
 use rapport_core::model::{EmailCopy, MailRecord, MeetingCopy};
 
 use crate::ledger::{self, DecodeError};
@@ -99,9 +100,33 @@ impl ErasedAddresses {
         changed | (copy.participants.len() != n_participants)
     }
 
-    /// A ledger BLOB without the erased addresses, segment by segment (a segment stays a
-    /// segment, so the BLOB keeps its shape), or `None` when no record of it changed. The
-    /// number of records never changes.
+    /// Removes erased addresses from every event of a calendar: from its participants, and its
+    /// organizer when the organizer is erased, as [`ErasedAddresses::meeting_copy`] does to the
+    /// occurrences. True when the calendar changed.
+    pub fn calendar_file(&self, file: &mut CalendarFile) -> bool {
+        if self.is_empty() {
+            return false;
+        }
+        let mut changed = false;
+        for group in &mut file.groups {
+            for component in &mut group.components {
+                let EventComponent::Event(event) = component else { continue };
+                if event.organizer.as_deref().is_some_and(|organizer| self.contains(organizer)) {
+                    event.organizer = None;
+                    changed = true;
+                }
+                let n_participants = event.participants.len();
+                event.participants.retain(|participant| !self.contains(participant));
+                changed |= event.participants.len() != n_participants;
+            }
+        }
+        changed
+    }
+
+    /// A ledger BLOB without the erased addresses, or `None` when nothing in it changed: a mail
+    /// BLOB segment by segment (a segment stays a segment, so the BLOB keeps its shape; the
+    /// number of records never changes), a calendar BLOB (`ledger::calendar`) decoded and
+    /// encoded again.
     pub fn blob(&self, blob: &[u8]) -> Result<Option<Vec<u8>>, DecodeError> {
         // A segment keeps each address once, as plain bytes: a BLOB without the bytes of any
         // erased pseudonym holds none of them, and is not decoded at all.
@@ -111,6 +136,10 @@ impl ErasedAddresses {
             .any(|pseudonym| memmem::find(blob, pseudonym.as_bytes()).is_some())
         {
             return Ok(None);
+        }
+        if ledger::calendar::is_calendar_blob(blob) {
+            let mut file = ledger::calendar::decode(blob)?;
+            return Ok(self.calendar_file(&mut file).then(|| ledger::calendar::encode(&file)));
         }
         let mut rewritten = ledger::new_blob();
         let mut changed = false;

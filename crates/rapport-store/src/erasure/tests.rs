@@ -1,3 +1,6 @@
+use rapport_core::calendar::{
+    CalendarFile, Event, EventComponent, EventGroup, Length, Start, Zone,
+};
 use rapport_core::model::{EmailCopy, MailRecord, MeetingCopy};
 
 use super::ErasedAddresses;
@@ -88,4 +91,67 @@ fn a_blob_is_rewritten_segment_by_segment_and_keeps_its_records() {
     // not even decoded.
     assert!(erased().blob(b"\x09pgone@fabrikam.example").is_err());
     assert_eq!(erased().blob(&[9]), Ok(None));
+}
+
+/// A calendar of one event by `organizer` with `participants`, and an unparseable component.
+fn calendar(organizer: Option<&str>, participants: &[&str]) -> CalendarFile {
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 3, 4).expect("date").and_hms_opt(9, 0, 0);
+    let event = Event {
+        recurrence_id: None,
+        sequence: 0,
+        stamp: None,
+        start: Start::DateTime { local: start.expect("time"), zone: Zone::Utc },
+        length: Length::Exact(3600),
+        rules: Vec::new(),
+        dates: Vec::new(),
+        exception_dates: Vec::new(),
+        organizer: organizer.map(str::to_owned),
+        participants: participants.iter().map(|participant| (*participant).to_owned()).collect(),
+        cancelled: false,
+        all_day: false,
+    };
+    CalendarFile {
+        method: None,
+        groups: vec![EventGroup {
+            uid: Some("0123456789abcdef0123456789abcdef".into()),
+            components: vec![EventComponent::Event(Box::new(event)), EventComponent::Unparseable],
+        }],
+    }
+}
+
+#[test]
+fn a_calendar_loses_an_erased_organizer_and_participant_in_every_event() {
+    let erased = erased();
+    let mut file = calendar(
+        Some("pgone@fabrikam.example"),
+        &["pgone@fabrikam.example", "pcarol@fabrikam.example"],
+    );
+    assert!(erased.calendar_file(&mut file));
+    assert_eq!(file, calendar(None, &["pcarol@fabrikam.example"]));
+    assert!(!erased.calendar_file(&mut file), "nothing left to erase");
+    assert!(
+        !ErasedAddresses::default()
+            .calendar_file(&mut calendar(Some("pgone@fabrikam.example"), &[]))
+    );
+}
+
+#[test]
+fn a_calendar_blob_is_rewritten_without_the_erased_address() {
+    let erased = erased();
+    let with = ledger::calendar::encode(&calendar(
+        Some("palice@contoso.com"),
+        &["pgone@fabrikam.example", "pcarol@fabrikam.example"],
+    ));
+    let rewritten = erased.blob(&with).expect("decodes").expect("changed");
+    assert_eq!(
+        ledger::calendar::decode(&rewritten),
+        Ok(calendar(Some("palice@contoso.com"), &["pcarol@fabrikam.example"]))
+    );
+    // The erased pseudonym is gone from the bytes, and a BLOB without it is left alone.
+    assert!(!rewritten.windows(22).any(|window| window == b"pgone@fabrikam.example"));
+    assert_eq!(erased.blob(&rewritten), Ok(None));
+    // A damaged calendar BLOB that holds the pseudonym is an error (the caller reads it again).
+    let mut damaged = with.clone();
+    damaged.truncate(with.len() - 1);
+    assert!(erased.blob(&damaged).is_err());
 }

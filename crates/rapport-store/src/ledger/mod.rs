@@ -1,5 +1,6 @@
 //! The mail ledger's record codec and content hash: what one source file's mail records become
-//! in the database, and back.
+//! in the database, and back. Calendar files have a codec of their own, [`calendar`], whose
+//! BLOBs start with another format byte and live in the same rows.
 //!
 //! A file's records are one BLOB: a format byte, then one or more *segments* (a big mbox read in
 //! blocks gives one segment per block, so blocks are encoded on worker threads and simply
@@ -25,6 +26,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use rapport_core::model::{EmailCopy, MailRecord};
+
+pub mod calendar;
 
 /// The first byte of every ledger BLOB. A BLOB with another first byte was written by a
 /// different rapport and is read again from its source file.
@@ -116,6 +119,12 @@ pub enum DecodeError {
     /// The BLOB is empty or starts with another format byte.
     #[error("the records are in format {found:?}, not {FORMAT_VERSION}")]
     Format {
+        /// The first byte, if any.
+        found: Option<u8>,
+    },
+    /// The BLOB is empty or does not start with the calendar codec's format byte.
+    #[error("the calendar is in format {found:?}, not {}", calendar::FORMAT_VERSION)]
+    CalendarFormat {
         /// The first byte, if any.
         found: Option<u8>,
     },

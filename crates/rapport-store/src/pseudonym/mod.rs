@@ -4,7 +4,9 @@
 //! An address becomes `p` + 26 lowercase base32 characters of HMAC-SHA256(key, address) + `@` +
 //! its domain: the domain stays in clear so that domain matching and the org's own domains still
 //! work, while the local part cannot be read back without the key (and not even with it, short of
-//! guessing). A Message-ID or parent id becomes 32 hex characters of HMAC-SHA256(key, `id:` + id).
+//! guessing). A Message-ID or parent id becomes 32 hex characters of HMAC-SHA256(key, `id:` + id),
+//! a calendar UID 32 hex characters of HMAC-SHA256(key, `uid:` + UID) (UIDs often hold an address
+//! or a host name).
 //! The same key gives the same pseudonym at every run, so the ledger's records join the
 //! pseudonymised org users and contacts of later runs exactly as the real addresses would.
 //!
@@ -19,6 +21,7 @@ use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, KeyInit as _, Mac as _};
+use rapport_core::calendar::{CalendarFile, EventComponent};
 use rapport_core::identity;
 use rapport_core::model::{EmailCopy, MailRecord, MeetingCopy};
 use sha2::Sha256;
@@ -258,14 +261,50 @@ impl Pseudonymizer {
     }
 
     /// Replaces the organizer's and the participants' addresses of a meeting copy by their
-    /// pseudonyms, so that meetings meet the pseudonymised org users and contacts (calendars are
-    /// not kept in the ledger, but the engine must see one kind of address).
+    /// pseudonyms, so that meetings meet the pseudonymised org users and contacts. (A run through
+    /// the ledger pseudonymises whole calendars instead, with [`Pseudonymizer::calendar_file`].)
     pub fn meeting_copy(&self, copy: &mut MeetingCopy, cache: &mut PseudonymCache) {
         if let Some(organizer) = &mut copy.organizer {
             *organizer = cache.address(self, organizer);
         }
         for participant in &mut copy.participants {
             *participant = cache.address(self, participant);
+        }
+    }
+
+    /// The pseudonym of a calendar UID: 32 lowercase hex characters of HMAC-SHA256(key, `uid:` +
+    /// UID). UIDs often hold an address or a host name; the keyed hash keeps only their identity,
+    /// which is all versioning and the meeting merge need (the same UID in two files gets the
+    /// same pseudonym).
+    pub fn uid(&self, uid: &str) -> String {
+        let digest = self.mac(b"uid:", uid.as_bytes());
+        let mut pseudonym = String::with_capacity(ID_HASH_CHARS);
+        for byte in digest.iter().take(ID_HASH_CHARS / 2) {
+            pseudonym.push(char::from(HEX[usize::from(byte >> 4)]));
+            pseudonym.push(char::from(HEX[usize::from(byte & 15)]));
+        }
+        pseudonym
+    }
+
+    /// Replaces every UID, organizer and participant of a parsed calendar by its pseudonym,
+    /// before the calendar is kept in the ledger or expanded. Everything else (times, zones,
+    /// rules, flags) stays: the calendar rules of metrics.md §8 read nothing else of an address
+    /// or a UID than its identity, and the engine matches addresses by their domain, kept in
+    /// clear.
+    pub fn calendar_file(&self, file: &mut CalendarFile, cache: &mut PseudonymCache) {
+        for group in &mut file.groups {
+            if let Some(uid) = &mut group.uid {
+                *uid = self.uid(uid);
+            }
+            for component in &mut group.components {
+                let EventComponent::Event(event) = component else { continue };
+                if let Some(organizer) = &mut event.organizer {
+                    *organizer = cache.address(self, organizer);
+                }
+                for participant in &mut event.participants {
+                    *participant = cache.address(self, participant);
+                }
+            }
         }
     }
 

@@ -1,6 +1,10 @@
 use std::os::unix::fs::PermissionsExt as _;
 
+use chrono::NaiveDate;
 use hmac::{Hmac, KeyInit as _};
+use rapport_core::calendar::{
+    CalendarFile, Event, EventComponent, EventGroup, Length, Start, TimeValue,
+};
 use rapport_core::model::{EmailCopy, MailRecord};
 use sha2::Sha256;
 
@@ -124,6 +128,61 @@ fn a_copy_is_pseudonymised_after_folding_the_automated_sender_rule() {
     let mut unparseable = MailRecord::Unparseable;
     pseudonymizer.mail_record(&mut unparseable, &mut cache);
     assert_eq!(unparseable, MailRecord::Unparseable);
+}
+
+#[test]
+fn a_calendar_loses_its_uids_and_addresses_and_keeps_the_rest() {
+    let pseudonymizer = Pseudonymizer::new(&counting_key());
+    let uid = "040000008200E00074C5B7101A82E008";
+    // Computed independently with Python's `hmac` and `hashlib.sha256`: a UID's pseudonym is not
+    // the pseudonym of the same text as a Message-ID.
+    assert_eq!(pseudonymizer.uid(uid), "d2bf728b49e18285ff0e08ec812c1654");
+    assert_eq!(pseudonymizer.message_id(uid), "94f3f302b8017a258ca9944813093909");
+    let event = |organizer: Option<&str>, participants: &[&str]| Event {
+        recurrence_id: Some(TimeValue::Instant(1_700_000_000)),
+        sequence: 3,
+        stamp: Some(1_690_000_000),
+        start: Start::Date(NaiveDate::from_ymd_opt(2024, 3, 4).expect("date")),
+        length: Length::Exact(3600),
+        rules: Vec::new(),
+        dates: Vec::new(),
+        exception_dates: Vec::new(),
+        organizer: organizer.map(str::to_owned),
+        participants: participants.iter().map(|participant| (*participant).to_owned()).collect(),
+        cancelled: true,
+        all_day: false,
+    };
+    let calendar = |uid: Option<&str>, organizer, participants| CalendarFile {
+        method: Some("REQUEST".into()),
+        groups: vec![
+            EventGroup {
+                uid: uid.map(str::to_owned),
+                components: vec![
+                    EventComponent::Unparseable,
+                    EventComponent::Event(Box::new(event(organizer, participants))),
+                ],
+            },
+            EventGroup { uid: None, components: vec![EventComponent::InvalidDate] },
+        ],
+    };
+    let mut file = calendar(
+        Some(uid),
+        Some("bob@fabrikam.example"),
+        &["alice@contoso.com", "bob@fabrikam.example", ""],
+    );
+    pseudonymizer.calendar_file(&mut file, &mut PseudonymCache::default());
+    assert_eq!(
+        file,
+        calendar(
+            Some("d2bf728b49e18285ff0e08ec812c1654"),
+            Some("pbu6hjjumhrw3d33nqgmfm2xmfl@fabrikam.example"),
+            &[
+                "pkeec3feoaq3ajmoljrowh4w6s2@contoso.com",
+                "pbu6hjjumhrw3d33nqgmfm2xmfl@fabrikam.example",
+                ""
+            ],
+        )
+    );
 }
 
 #[test]

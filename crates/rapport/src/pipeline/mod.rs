@@ -2,9 +2,12 @@
 //! customer data, read every source into the engine (mail on worker threads, calendars on a thread
 //! of their own), and leave the rest to `Engine::finish`.
 //!
-//! Stored enrichments read mail through their ledger (`read_sources_with_ledger`): a mail file
-//! whose path, size and modification time are those the ledger holds is not read again; its
-//! pseudonymised records come from the ledger. Calendars are read again at every run.
+//! Stored enrichments read their sources through their ledger (`read_sources_with_ledger`): a
+//! mail or calendar file whose path, size and modification time are those the ledger holds is not
+//! read again; its pseudonymised records (for a calendar: its parsed components, see
+//! `rapport_store::ledger::calendar`) come from the ledger. Calendars are kept as components, not
+//! as occurrences, and expanded over all files at every run, so versions and overrides across
+//! files and series reaching into later windows stay exact (metrics.md §7).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
@@ -16,7 +19,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Mutex, PoisonError};
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use rapport_core::calendar;
+use rapport_core::calendar::{self, CalendarFile};
 use rapport_core::engine::Engine;
 use rapport_core::model::{Account, Contact, MailRecord, MeetingCopy, SkipCounts};
 use rapport_core::period::Window;
@@ -133,9 +136,10 @@ pub(crate) struct LedgerRead {
     pub(crate) stats: SourceStats,
     /// The ledger changes, to be written when the run publishes its results.
     pub(crate) update: LedgerUpdate,
-    /// Mail files read from the sources (new, changed, or whose ledger row could not be used).
+    /// Mail and calendar files read from the sources (new, changed, or whose ledger row could not
+    /// be used).
     pub(crate) files_read: u64,
-    /// Mail files whose records came from the ledger without reading them.
+    /// Mail and calendar files whose records came from the ledger without reading them.
     pub(crate) files_reused: u64,
 }
 
@@ -157,9 +161,9 @@ pub(crate) const LEDGER_LIMITS: LedgerLimits =
 /// the ledger knows unchanged (same path, size and modification time, same key) are decoded from
 /// it; the others are read, parsed, pseudonymised and encoded on `threads` workers, and become
 /// ledger changes, as do the rows of files that are gone. The records pushed are exactly those a
-/// full read of the same files would give, pseudonymised. Calendars are read at the same time on
-/// a thread of their own, as `read_sources` does. Stops with `rapport_ingest::error::Error::
-/// Cancelled` once `cancel` is set.
+/// full read of the same files would give, pseudonymised. Calendars go through the ledger in the
+/// same way at the same time on a thread of their own (see [`read_calendars_with_ledger`]). Stops
+/// with `rapport_ingest::error::Error::Cancelled` once `cancel` is set.
 pub(crate) fn read_sources_with_ledger(
     engine: &mut Engine,
     sources: &[PathBuf],
@@ -220,7 +224,9 @@ pub(crate) fn read_sources_with_ledger(
         plan_by_path.values().filter(|plan| matches!(plan, FilePlan::Reuse { .. })).count() as u64;
 
     std::thread::scope(|scope| -> Result<LedgerRead> {
-        let calendars = scope.spawn(|| read_calendars(&walk.items, window));
+        let calendars = scope.spawn(|| {
+            read_calendars_with_ledger(&walk.items, &known, ledger, &erased, window, cancel)
+        });
         let pushed = (|| -> Result<Pushed<'_>> {
             let reads = read_files(
                 &jobs,
@@ -249,13 +255,8 @@ pub(crate) fn read_sources_with_ledger(
             Err(panic) => std::panic::resume_unwind(panic),
         };
         let Pushed { reads, healed } = pushed?;
-        let (mut meeting_copies, calendar_skips) = calendars?;
-        let mut cache = PseudonymCache::default();
-        for copy in &mut meeting_copies {
-            ledger.pseudonymizer.meeting_copy(copy, &mut cache);
-            erased.meeting_copy(copy);
-        }
-        engine.push_meetings(meeting_copies, calendar_skips);
+        let calendars = calendars?;
+        engine.push_meetings(calendars.meeting_copies, calendars.skips);
 
         let mut update = LedgerUpdate { key_id, changes: Vec::new() };
         let n_healed = healed.len() as u64;
@@ -278,7 +279,9 @@ pub(crate) fn read_sources_with_ledger(
                 },
             });
         }
-        let walked: HashSet<&Path> = mail_items.iter().map(|item| item.path.as_path()).collect();
+        update.changes.extend(calendars.changes);
+        // Mail and calendar rows live side by side: a row is gone when no source item names it.
+        let walked: HashSet<&Path> = walk.items.iter().map(|item| item.path.as_path()).collect();
         let mut gone: Vec<i64> = known
             .values()
             .filter(|row| !walked.contains(row.path.as_path()))
@@ -289,8 +292,8 @@ pub(crate) fn read_sources_with_ledger(
         Ok(LedgerRead {
             stats: SourceStats { files_ignored: walk.files_ignored },
             update,
-            files_read: jobs.len() as u64 + n_healed,
-            files_reused: files_reused - n_healed.min(files_reused),
+            files_read: jobs.len() as u64 + n_healed + calendars.files_read,
+            files_reused: files_reused - n_healed.min(files_reused) + calendars.files_reused,
         })
     })
 }
@@ -702,6 +705,119 @@ fn read_calendars(items: &[SourceItem], window: Window) -> Result<(Vec<MeetingCo
         calendar_files.push(rapport_ingest::ics::parse_ics(&bytes));
     }
     Ok(calendar::expand(&calendar_files, window.start, window.end))
+}
+
+/// The calendars of a run through the ledger, expanded, and what the ledger must learn of them.
+struct CalendarRead {
+    /// The occurrence copies of the window, pseudonymised.
+    meeting_copies: Vec<MeetingCopy>,
+    /// The calendar skip counts.
+    skips: SkipCounts,
+    /// The calendar files' ledger changes.
+    changes: Vec<LedgerChange>,
+    /// Calendar files read from the sources.
+    files_read: u64,
+    /// Calendar files decoded from the ledger without reading them.
+    files_reused: u64,
+}
+
+/// Reads every calendar item through the ledger, in input order, and expands them all inside the
+/// window. A file the ledger knows unchanged (same path, size, modification time and key) is
+/// decoded from its row; the others (and a row that cannot be decoded) are read, parsed,
+/// pseudonymised (UIDs and addresses), cleared of erased addresses and encoded into an upsert, or
+/// a touch when the content hash and the number of components are those of the row. Decoded
+/// files lose erased addresses once more (an erase while a run was writing may have missed them).
+/// A path named twice is decided once and expanded twice, as a full read would.
+fn read_calendars_with_ledger(
+    items: &[SourceItem],
+    known: &HashMap<PathBuf, LedgerFile>,
+    ledger: &Ledger<'_>,
+    erased: &ErasedAddresses,
+    window: Window,
+    cancel: &AtomicBool,
+) -> Result<CalendarRead> {
+    let key_id = ledger.pseudonymizer.key_id();
+    let mut cache = PseudonymCache::default();
+    let mut distinct: Vec<CalendarFile> = Vec::new();
+    let mut order: Vec<usize> = Vec::new();
+    let mut index_by_path: HashMap<&Path, usize> = HashMap::new();
+    let mut changes = Vec::new();
+    let (mut files_read, mut files_reused) = (0, 0);
+    for item in items.iter().filter(|item| item.kind == SourceKind::Calendar) {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(rapport_ingest::error::Error::Cancelled.into());
+        }
+        if let Some(index) = index_by_path.get(item.path.as_path()) {
+            order.push(*index);
+            continue;
+        }
+        let metadata = fs::metadata(&item.path).map_err(|source| {
+            rapport_ingest::error::Error::Io { path: item.path.clone(), source }
+        })?;
+        // Taken before the file is read: a change while it is read shows at the next run.
+        let size = metadata.len();
+        let mtime_ns =
+            metadata.mtime().saturating_mul(1_000_000_000).saturating_add(metadata.mtime_nsec());
+        let mut previous = known.get(&item.path);
+        let mut file = None;
+        if let Some(row) = previous
+            && row.key_id == key_id
+            && row.size == size
+            && row.mtime_ns == mtime_ns
+        {
+            // A row that does not decode (another format, damage) is replaced by reading the file.
+            if let Ok(mut decoded) = ledger::calendar::decode(&ledger.store.ledger_records(row.id)?)
+            {
+                erased.calendar_file(&mut decoded);
+                file = Some(decoded);
+                files_reused += 1;
+            } else {
+                previous = None;
+            }
+        }
+        let file = match file {
+            Some(file) => file,
+            None => {
+                let bytes = fs::read(&item.path)
+                    .with_context(|| format!("cannot read {}", item.path.display()))?;
+                let mut file = rapport_ingest::ics::parse_ics(&bytes);
+                ledger.pseudonymizer.calendar_file(&mut file, &mut cache);
+                erased.calendar_file(&mut file);
+                let content_hash = ledger::content_hash(&bytes);
+                let n_records = ledger::calendar::n_components(&file);
+                changes.push(match previous {
+                    Some(row)
+                        if row.key_id == key_id
+                            && row.content_hash == content_hash
+                            && row.n_records == n_records =>
+                    {
+                        LedgerChange::Touch { id: row.id, size, mtime_ns }
+                    }
+                    _ => LedgerChange::Upsert {
+                        path: item.path.clone(),
+                        size,
+                        mtime_ns,
+                        content_hash,
+                        n_records,
+                        records: ledger::calendar::encode(&file),
+                    },
+                });
+                files_read += 1;
+                file
+            }
+        };
+        index_by_path.insert(&item.path, distinct.len());
+        order.push(distinct.len());
+        distinct.push(file);
+    }
+    let (meeting_copies, skips) = if order.len() == distinct.len() {
+        calendar::expand(&distinct, window.start, window.end)
+    } else {
+        let files: Vec<CalendarFile> =
+            order.iter().filter_map(|index| distinct.get(*index).cloned()).collect();
+        calendar::expand(&files, window.start, window.end)
+    };
+    Ok(CalendarRead { meeting_copies, skips, changes, files_read, files_reused })
 }
 
 /// Prints the first few dropped rows to stderr (file and line only: never an address).

@@ -1,9 +1,9 @@
 //! Running a stored enrichment: the stages of a run with progress, cancellation and atomic
 //! publication of the results.
 //!
-//! A run reads mail through the enrichment's ledger: only new and changed mail files are read,
-//! the others come from the ledger (calendars are read again at every run). Addresses and ids are
-//! pseudonymised with the installation key before anything is kept, and the org users and
+//! A run reads its sources through the enrichment's ledger: only new and changed mail and calendar
+//! files are read, the others come from the ledger (calendars as their parsed components, expanded
+//! again at every run's `T`). Addresses, message ids and calendar UIDs are pseudonymised with the installation key before anything is kept, and the org users and
 //! contacts with the same key before the engine sees them, so the ledger never holds a real
 //! address; `<Output>_UserEntity` maps the users back to their real addresses. The ledger changes
 //! and the results are written in the one transaction that publishes them, and a failed or

@@ -526,3 +526,282 @@ fn a_ledger_row_that_cannot_be_decoded_is_replaced_by_reading_its_file() {
     // Same id, size, time, hash and key as before the damage.
     assert_eq!(fixture.store.ledger_files(fixture.id).expect("ledger"), rows);
 }
+
+/// A weekly series of 20 meetings from 2024-05-06 10:00 in a `VTIMEZONE` of its own (Central
+/// European rules), by Alice with Carol, one of them taken out.
+const SERIES: &str = "BEGIN:VCALENDAR\r
+METHOD:REQUEST\r
+BEGIN:VTIMEZONE\r
+TZID:Customized Time Zone\r
+BEGIN:STANDARD\r
+DTSTART:16010101T030000\r
+TZOFFSETFROM:+0200\r
+TZOFFSETTO:+0100\r
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r
+END:STANDARD\r
+BEGIN:DAYLIGHT\r
+DTSTART:16010101T020000\r
+TZOFFSETFROM:+0100\r
+TZOFFSETTO:+0200\r
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r
+END:DAYLIGHT\r
+END:VTIMEZONE\r
+BEGIN:VEVENT\r
+UID:series-one@contoso.com\r
+SEQUENCE:0\r
+DTSTAMP:20240401T000000Z\r
+DTSTART;TZID=Customized Time Zone:20240506T100000\r
+DTEND;TZID=Customized Time Zone:20240506T110000\r
+RRULE:FREQ=WEEKLY;COUNT=20\r
+EXDATE;TZID=Customized Time Zone:20240513T100000\r
+SUMMARY:Private summary\r
+ORGANIZER;CN=Alice:mailto:alice@contoso.com\r
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@contoso.com\r
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:carol@fabrikam.example\r
+END:VEVENT\r
+END:VCALENDAR\r
+";
+
+/// An update of one occurrence of the series (2024-05-20), moved and with Dan invited too.
+const UPDATE: &str = "BEGIN:VCALENDAR\r
+METHOD:REQUEST\r
+BEGIN:VEVENT\r
+UID:series-one@contoso.com\r
+SEQUENCE:1\r
+DTSTAMP:20240415T000000Z\r
+RECURRENCE-ID;TZID=Europe/Paris:20240520T100000\r
+DTSTART:20240521T140000Z\r
+DTEND:20240521T150000Z\r
+ORGANIZER:mailto:alice@contoso.com\r
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:carol@fabrikam.example\r
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:dan@tailspin.example\r
+END:VEVENT\r
+END:VCALENDAR\r
+";
+
+/// One meeting of Bob with Dan on 2024-05-27.
+const SINGLE: &str = "BEGIN:VCALENDAR\r
+BEGIN:VEVENT\r
+UID:single-two@tailspin.example\r
+DTSTART;TZID=America/New_York:20240527T090000\r
+DURATION:PT30M\r
+ORGANIZER:mailto:dan@tailspin.example\r
+ATTENDEE:mailto:bob@contoso.com\r
+END:VEVENT\r
+END:VCALENDAR\r
+";
+
+/// Fills the fixture's `mail/` with [`fill`]'s mail and three calendars.
+fn fill_with_calendars(fixture: &Fixture) {
+    fill(fixture);
+    fs::create_dir_all(fixture.path("mail/calendar")).expect("calendar folder");
+    fixture.write("mail/calendar/1-series.ics", SERIES);
+    fixture.write("mail/calendar/2-update.ics", UPDATE);
+    fixture.write("mail/calendar/3-single.ics", SINGLE);
+}
+
+/// The summary without the ledger's own counters, which differ between runs by design.
+fn summary_without_counters(results: &Results) -> serde_json::Value {
+    let mut summary = results.summary.clone();
+    let object = summary.as_object_mut().expect("object");
+    object.remove("ledger_files_read");
+    object.remove("ledger_files_reused");
+    summary
+}
+
+#[test]
+fn calendars_are_kept_in_the_ledger_and_not_read_again() {
+    let fixture = Fixture::new();
+    fill_with_calendars(&fixture);
+    let first = fixture.run();
+    assert_eq!(counters(&first), (6, 0));
+    // Before T: 05-06, 05-21 (the moved 05-20) and 05-27; 05-13 is taken out. Bob's meeting too.
+    assert_eq!(first.summary["meetings_processed"], 4);
+    assert_eq!(first.summary["meetings_counted"], 4);
+    // The update replaces the master's occurrence of 05-20 rather than duplicating it.
+    assert_eq!(first.summary["skipped"]["duplicate"], 0);
+    assert_eq!(
+        fixture.ledger_paths(),
+        vec![
+            "mail/archive.mbox",
+            "mail/calendar/1-series.ics",
+            "mail/calendar/2-update.ics",
+            "mail/calendar/3-single.ics",
+            "mail/inbox/1.eml",
+            "mail/inbox/2.eml"
+        ]
+    );
+    let rows = fixture.store.ledger_files(fixture.id).expect("ledger");
+    let n_records = |name: &str| {
+        rows.iter().find(|row| row.path.ends_with(name)).map(|row| row.n_records).expect("row")
+    };
+    assert_eq!(n_records("1-series.ics"), 1);
+
+    let second = fixture.run();
+    assert_eq!(counters(&second), (0, 6));
+    assert_eq!(tables(&second), tables(&first));
+    assert_eq!(summary_without_counters(&second), summary_without_counters(&first));
+
+    // A fresh installation reading everything gives the same tables.
+    let fresh = Fixture::new();
+    fill_with_calendars(&fresh);
+    assert_eq!(tables(&fresh.run()), tables(&first));
+}
+
+#[test]
+fn one_changed_calendar_is_read_alone_and_the_versions_across_files_stay_exact() {
+    let fixture = Fixture::new();
+    fill_with_calendars(&fixture);
+    fixture.run();
+    // The update is cancelled now: its occurrence is gone, the series' other ones stay.
+    let cancelled = UPDATE.replace("SEQUENCE:1", "SEQUENCE:2\r\nSTATUS:CANCELLED");
+    fixture.write("mail/calendar/2-update.ics", &cancelled);
+    let incremental = fixture.run();
+    assert_eq!(counters(&incremental), (1, 5));
+    assert_eq!(incremental.summary["meetings_processed"], 3);
+    assert_eq!(incremental.summary["skipped"]["not_a_meeting"], 1);
+
+    let fresh = Fixture::new();
+    fill_with_calendars(&fresh);
+    fresh.write("mail/calendar/2-update.ics", &cancelled);
+    let full = fresh.run();
+    assert_eq!(counters(&full), (6, 0));
+    assert_eq!(tables(&incremental), tables(&full));
+    assert_eq!(summary_without_counters(&incremental), summary_without_counters(&full));
+
+    // Gone: its row goes, and the master's occurrence of 05-20 is back.
+    fs::remove_file(fixture.path("mail/calendar/2-update.ics")).expect("delete");
+    let without = fixture.run();
+    assert_eq!(counters(&without), (0, 5));
+    assert!(!fixture.ledger_paths().contains(&"mail/calendar/2-update.ics".to_owned()));
+    assert_eq!(without.summary["meetings_processed"], 4);
+    assert_eq!(without.summary["skipped"]["not_a_meeting"], 0);
+    let fresh_without = Fixture::new();
+    fill_with_calendars(&fresh_without);
+    fs::remove_file(fresh_without.path("mail/calendar/2-update.ics")).expect("delete");
+    assert_eq!(tables(&without), tables(&fresh_without.run()));
+}
+
+#[test]
+fn a_later_run_from_the_ledger_expands_the_series_into_its_own_window() {
+    // The components are kept, not the occurrences of the first run's window: two weeks later
+    // the series has two more meetings, and the ledger alone gives them.
+    let later = T + 14 * DAY;
+    let fixture = Fixture::new();
+    fill_with_calendars(&fixture);
+    assert_eq!(fixture.run().summary["meetings_processed"], 4);
+    let incremental = fixture.run_with(later, LEDGER_LIMITS);
+    assert_eq!(counters(&incremental), (0, 6));
+    assert_eq!(incremental.summary["meetings_processed"], 6);
+
+    let fresh = Fixture::new();
+    fill_with_calendars(&fresh);
+    let full = fresh.run_with(later, LEDGER_LIMITS);
+    assert_eq!(tables(&incremental), tables(&full));
+    assert_eq!(summary_without_counters(&incremental), summary_without_counters(&full));
+}
+
+#[test]
+fn no_attendee_address_or_uid_of_a_calendar_reaches_the_database() {
+    let fixture = Fixture::new();
+    fill_with_calendars(&fixture);
+    fixture.run();
+    fixture.run();
+    let mut bytes = fs::read(&fixture.database).expect("database");
+    if let Ok(wal) = fs::read(fixture.path("data/rapport.db-wal")) {
+        bytes.extend(wal);
+    }
+    let contains =
+        |needle: &str| bytes.windows(needle.len()).any(|window| window == needle.as_bytes());
+    for needle in ["carol@fabrikam", "dan@tailspin", "series-one", "single-two", "Private summary"]
+    {
+        assert!(!contains(needle), "{needle} is in the database");
+    }
+    let calendar_rows: Vec<_> = fixture
+        .store
+        .ledger_files(fixture.id)
+        .expect("ledger")
+        .into_iter()
+        .filter(|row| row.path.extension().is_some_and(|extension| extension == "ics"))
+        .collect();
+    assert_eq!(calendar_rows.len(), 3);
+    for row in calendar_rows {
+        let blob = fixture.store.ledger_records(row.id).expect("records");
+        assert!(rapport_store::ledger::calendar::is_calendar_blob(&blob));
+        let text = String::from_utf8_lossy(&blob);
+        assert!(!text.contains("alice@") && !text.contains("bob@"), "{text}");
+        // Domains stay in clear, for domain matching.
+        assert!(text.contains("@contoso.com") || text.contains("@tailspin.example"), "{text}");
+    }
+}
+
+#[test]
+fn a_calendar_row_that_cannot_be_decoded_is_replaced_by_reading_its_file() {
+    let fixture = Fixture::new();
+    fill_with_calendars(&fixture);
+    let first = fixture.run();
+    let rows = fixture.store.ledger_files(fixture.id).expect("ledger");
+    let series = rows.iter().find(|row| row.path.ends_with("1-series.ics")).expect("series");
+    let QueueOutcome::Queued(run) =
+        fixture.store.queue_run(fixture.id, Trigger::Manual, T).expect("queue")
+    else {
+        panic!("skipped");
+    };
+    fixture.store.start_run(run, T).expect("start");
+    let damage = LedgerUpdate {
+        key_id: series.key_id,
+        changes: vec![LedgerChange::Upsert {
+            path: series.path.clone(),
+            size: series.size,
+            mtime_ns: series.mtime_ns,
+            content_hash: series.content_hash,
+            n_records: series.n_records,
+            records: vec![rapport_store::ledger::calendar::FORMAT_VERSION, 9],
+        }],
+    };
+    let outcome = rapport_store::RunOutcome::Successful {
+        summary: first.summary.clone(),
+        tables: first.tables.clone(),
+    };
+    fixture.store.finish_run_with_ledger(run, outcome, Some(&damage), T).expect("finish");
+
+    let healed = fixture.run();
+    assert_eq!(counters(&healed), (1, 5));
+    assert_eq!(tables(&healed), tables(&first));
+    assert_eq!(counters(&fixture.run()), (0, 6));
+    assert_eq!(fixture.store.ledger_files(fixture.id).expect("ledger"), rows);
+}
+
+#[test]
+fn an_erased_attendee_leaves_the_kept_calendars_without_a_new_read() {
+    let fixture = Fixture::new();
+    fill_with_calendars(&fixture);
+    let before = fixture.run();
+    assert_eq!(before.summary["meetings_processed"], 4);
+    let key = rapport_store::pseudonym::Key::load_or_create(&fixture.path("data")).expect("key");
+    let pseudonymizer = rapport_store::pseudonym::Pseudonymizer::new(&key);
+    let dan = pseudonymizer.address("dan@tailspin.example");
+    let erasure = fixture.store.erase_address(&dan, pseudonymizer.key_id(), T).expect("erase");
+    // Dan is in the mbox, in 2.eml and in two calendars.
+    assert_eq!(erasure.n_files, 4);
+    for row in fixture.store.ledger_files(fixture.id).expect("ledger") {
+        let blob = fixture.store.ledger_records(row.id).expect("records");
+        assert!(!blob.windows(dan.len()).any(|window| window == dan.as_bytes()));
+    }
+    let after = fixture.run();
+    assert_eq!(counters(&after), (0, 6));
+    // The meetings stay (Bob's now has Bob alone, without organizer), Dan's part in them goes.
+    assert_eq!(after.summary["meetings_processed"], 4);
+    assert_ne!(tables(&after)[0], tables(&before)[0]);
+    // Reading the files again drops Dan in the same way as erasing him from the kept calendars.
+    for name in
+        ["mail/calendar/1-series.ics", "mail/calendar/2-update.ics", "mail/calendar/3-single.ics"]
+    {
+        let file = fs::File::options().write(true).open(fixture.path(name)).expect("open");
+        file.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000))
+            .expect("touch");
+    }
+    let read_again = fixture.run();
+    assert_eq!(counters(&read_again), (3, 3));
+    assert_eq!(tables(&read_again), tables(&after));
+}
