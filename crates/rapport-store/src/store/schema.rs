@@ -97,7 +97,7 @@ CREATE TABLE result_tables (
 ) STRICT;
 ";
 
-/// Version 2: the mail ledger, one row per source file of an enrichment (see `crate::ledger`).
+/// Version 2: the ledger, one row per mail or calendar file of an enrichment (see `crate::ledger`).
 ///
 /// `path` holds the path's bytes as the operating system gives them; `mtime_ns` is the file's
 /// modification time in nanoseconds since 1970; `content_hash` the XXH64 of what was read, as a
