@@ -158,9 +158,23 @@ impl Interner {
         }
     }
 
+    /// Makes room for `n_strings` more strings of `n_bytes` in all without growing step by step.
+    pub(crate) fn reserve(&mut self, n_strings: usize, n_bytes: usize) {
+        self.arena.reserve(n_bytes);
+        self.spans.reserve(n_strings);
+        let wanted = (self.spans.len() + n_strings).saturating_mul(2).next_power_of_two();
+        if wanted > self.slots.len() {
+            self.rehash(wanted);
+        }
+    }
+
     /// Doubles the table (at most half full afterwards) and re-places every entry.
     fn grow(&mut self) {
-        let capacity = (self.slots.len() * 2).max(64);
+        self.rehash((self.slots.len() * 2).max(64));
+    }
+
+    /// Moves every entry into a table of `capacity` slots (a power of two).
+    fn rehash(&mut self, capacity: usize) {
         let old = std::mem::replace(&mut self.slots, vec![0; capacity]);
         for packed in old.into_iter().filter(|packed| *packed != 0) {
             self.place(packed);

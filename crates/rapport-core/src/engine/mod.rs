@@ -252,6 +252,18 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Makes room for about `n_emails` more email copies at once, so that the tables do not grow
+    /// by doubling (each step copies them into fresh pages). A guess is fine: it changes memory,
+    /// not results.
+    pub fn reserve_emails(&mut self, n_emails: usize) {
+        self.copies.reserve(n_emails);
+        self.copy_recipients.reserve(n_emails.saturating_mul(2));
+        self.copy_parent.reserve(n_emails);
+        self.first_copy_by_message_id.reserve(n_emails);
+        self.first_copy_by_fingerprint.reserve(n_emails);
+        self.message_ids.reserve(n_emails, n_emails.saturating_mul(40));
+    }
+
     /// Sets up an enrichment. `users` are normalized and may repeat (the first non-empty
     /// directory id of an address wins); there must be 2–2,500 distinct ones.
     pub fn new(

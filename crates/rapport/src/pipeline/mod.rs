@@ -48,6 +48,10 @@ pub(crate) struct Customers {
     pub(crate) warnings: Vec<Warning>,
 }
 
+/// A low guess of a message's size in an export (headers alone are about a kilobyte), for sizing
+/// the engine's tables before reading; real mail is larger, so the guess rarely over-reserves.
+const BYTES_PER_MESSAGE_GUESS: u64 = 1_024;
+
 /// Loads contacts and accounts.
 pub(crate) fn load_customers(files: &CustomerFiles<'_>) -> Result<Customers> {
     let contacts = customers::load_contacts(
@@ -98,6 +102,9 @@ pub(crate) fn read_sources(
         .map(|item| item.len)
         .sum();
     on_start(mail_bytes);
+    engine.reserve_emails(
+        usize::try_from(mail_bytes / BYTES_PER_MESSAGE_GUESS).unwrap_or(usize::MAX),
+    );
     let (meeting_copies, calendar_skips) = std::thread::scope(|scope| -> Result<_> {
         let calendars = scope.spawn(|| read_calendars(&walk.items, window));
         let mail = source::read_mail_until(
@@ -189,6 +196,13 @@ pub(crate) fn read_sources_with_ledger(
     let mail_items: Vec<&SourceItem> =
         walk.items.iter().filter(|item| item.kind != SourceKind::Calendar).collect();
     on_start(mail_items.iter().map(|item| item.len).sum());
+    let expected_emails: u64 = mail_items
+        .iter()
+        .map(|item| {
+            known.get(&item.path).map_or(item.len / BYTES_PER_MESSAGE_GUESS, |row| row.n_records)
+        })
+        .sum();
+    engine.reserve_emails(usize::try_from(expected_emails).unwrap_or(usize::MAX));
 
     // Decide per distinct path: reuse its row, or read it. A path named twice (overlapping
     // sources) is decided once and pushed twice, as a full read would push it.
