@@ -482,3 +482,28 @@ fn cancel_stops_a_running_run_and_keeps_the_results() {
     assert!(runs.lines().nth(1).is_some_and(|line| line.contains("Cancelled")), "{runs}");
     assert_eq!(published(&scratch, "after"), before);
 }
+
+#[test]
+fn time_zone_moves_periods_to_local_calendar_dates() {
+    let scratch = Scratch::new();
+    // 23:30 UTC on 30 September is 01:30 on Monday 1 October in Berlin (summer time).
+    scratch.write(
+        "mail/one.eml",
+        "Message-ID: <m1@org.example>\nDate: Sun, 30 Sep 2001 23:30:00 +0000\nFrom: alice@org.example\nTo: jane@client.example\n\n",
+    );
+    let output = scratch.enrich(&["--time-zone", "Europe/Berlin"]);
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    let office = std::fs::read_to_string(scratch.path("out/Office.csv")).expect("Office.csv");
+    let rows: Vec<&str> = office.lines().skip(1).collect();
+    assert_eq!(
+        rows,
+        [
+            "A1,100,1,0,0,0,0,1,0,1,2001-10-01,91,,,,2000-12-31,Year",
+            // Rf is the end of October in Berlin, 2001-10-31T23:00Z: 30 days and 23.5 hours later.
+            "A1,100,1,0,0,0,0,1,0,1,2001-10-01,30,,,,2001-10-01,Month",
+            "A1,100,1,0,0,0,0,1,0,1,2001-10-01,6,,,,2001-10-01,Week",
+        ]
+    );
+    let bad = scratch.enrich(&["--time-zone", "Mars/Olympus", "--out", "bad"]);
+    assert_usage_error(&bad, &["--time-zone \"Mars/Olympus\""], &scratch.path("bad"));
+}
