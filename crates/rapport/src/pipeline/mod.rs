@@ -52,6 +52,16 @@ pub(crate) struct Customers {
 /// the engine's tables before reading; real mail is larger, so the guess rarely over-reserves.
 const BYTES_PER_MESSAGE_GUESS: u64 = 1_024;
 
+/// A file's size and modification time in nanoseconds: what decides whether its ledger row is
+/// still good.
+fn file_stamp(path: &Path) -> Result<(u64, i64)> {
+    let metadata = fs::metadata(path)
+        .map_err(|source| rapport_ingest::error::Error::Io { path: path.to_path_buf(), source })?;
+    let mtime_ns =
+        metadata.mtime().saturating_mul(1_000_000_000).saturating_add(metadata.mtime_nsec());
+    Ok((metadata.len(), mtime_ns))
+}
+
 /// Loads contacts and accounts.
 pub(crate) fn load_customers(files: &CustomerFiles<'_>) -> Result<Customers> {
     let contacts = customers::load_contacts(
@@ -214,13 +224,8 @@ pub(crate) fn read_sources_with_ledger(
             plans.push(*plan);
             continue;
         }
-        let metadata = fs::metadata(&item.path).map_err(|source| {
-            rapport_ingest::error::Error::Io { path: item.path.clone(), source }
-        })?;
         // Taken before the file is read: a change while it is read shows at the next run.
-        let size = metadata.len();
-        let mtime_ns =
-            metadata.mtime().saturating_mul(1_000_000_000).saturating_add(metadata.mtime_nsec());
+        let (size, mtime_ns) = file_stamp(&item.path)?;
         let previous = known.get(&item.path);
         let plan = match previous {
             Some(row) if row.key_id == key_id && row.size == size && row.mtime_ns == mtime_ns => {
@@ -765,13 +770,8 @@ fn read_calendars_with_ledger(
             order.push(*index);
             continue;
         }
-        let metadata = fs::metadata(&item.path).map_err(|source| {
-            rapport_ingest::error::Error::Io { path: item.path.clone(), source }
-        })?;
         // Taken before the file is read: a change while it is read shows at the next run.
-        let size = metadata.len();
-        let mtime_ns =
-            metadata.mtime().saturating_mul(1_000_000_000).saturating_add(metadata.mtime_nsec());
+        let (size, mtime_ns) = file_stamp(&item.path)?;
         let mut previous = known.get(&item.path);
         let mut file = None;
         if let Some(row) = previous
