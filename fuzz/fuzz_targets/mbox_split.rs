@@ -1,7 +1,7 @@
-//! Fuzzes mbox splitting and chunking.
+//! Fuzzes mbox splitting and block reading.
 //!
 //! Besides not panicking: the messages are contiguous and cover the input from the first one to
-//! the end, and cutting the input into any number of chunks yields the same messages.
+//! the end, and reading the input in blocks of any size yields the same messages.
 
 #![no_main]
 
@@ -16,11 +16,14 @@ fuzz_target!(|data: &[u8]| {
         let first_offset = first.as_ptr() as usize - data.as_ptr() as usize;
         assert_eq!(first_offset + covered, data.len());
     }
-    for n_chunks in 1..=8 {
-        let offsets = mbox::chunk_boundaries(data, n_chunks);
-        assert!(offsets.windows(2).all(|pair| pair[0] < pair[1]));
-        let pieces: Vec<&[u8]> =
-            offsets.windows(2).flat_map(|pair| mbox::messages(&data[pair[0]..pair[1]])).collect();
+    for block_bytes in [1, 2, 3, 5, 8, 13, 64, 1024] {
+        let mut reader = mbox::Blocks::new(data);
+        let mut blocks = Vec::new();
+        while let Some(block) = reader.next_block(block_bytes, Vec::new()).expect("in memory") {
+            blocks.push(block);
+        }
+        assert_eq!(blocks.concat(), data);
+        let pieces: Vec<&[u8]> = blocks.iter().flat_map(|block| mbox::messages(block)).collect();
         assert_eq!(pieces, whole);
     }
 });

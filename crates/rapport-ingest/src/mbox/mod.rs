@@ -5,6 +5,8 @@
 //! starts with its `From ` envelope line, which `mail::parse_message` skips. Body lines escaped as
 //! `>From ` (mboxrd, mboxo) are not un-escaped: bodies are never read.
 
+use std::io::{self, Read};
+
 use memchr::memmem;
 
 /// The separator searched for: a `From ` line start. Whether the line before it is empty is
@@ -18,36 +20,60 @@ pub fn messages(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     Messages { bytes, start: first_start }
 }
 
-/// Offsets that cut `bytes` into about `n_chunks` pieces of similar size, each cut at the start of
-/// a message, for parsing the pieces in parallel.
-///
-/// The result starts with 0, ends with `bytes.len()` and strictly increases (fewer pieces come
-/// out when the messages are fewer or larger than a piece). Every inner offset is a message
-/// start, so `messages` over each piece `bytes[offsets[k]..offsets[k + 1]]` yields, in order,
-/// exactly the messages of `messages(bytes)`.
-pub fn chunk_boundaries(bytes: &[u8], n_chunks: usize) -> Vec<usize> {
-    let n_chunks = n_chunks.max(1);
-    let mut offsets = Vec::with_capacity(n_chunks + 1);
-    offsets.push(0);
-    for chunk_index in 1..n_chunks {
-        // The target is computed in u128 so that huge files cannot overflow the product.
-        let target = (bytes.len() as u128 * chunk_index as u128 / n_chunks as u128) as usize;
-        let previous = offsets.last().copied().unwrap_or(0);
-        match next_start(bytes, target.max(previous)) {
-            Some(start) if start > previous => offsets.push(start),
-            Some(_) => {}
-            None => break,
+/// Reads an mbox in blocks of whole messages, so that a file of any size is parsed in bounded
+/// memory and the blocks can be parsed in parallel: `messages` over the blocks, in order, yields
+/// exactly the messages of `messages` over the whole file. The cuts depend only on the bytes.
+pub struct Blocks<R> {
+    reader: R,
+    /// Bytes read after the last cut: the start of the next block.
+    carry: Vec<u8>,
+}
+
+impl<R: Read> Blocks<R> {
+    /// Starts reading `reader` from its current position (the start of the mbox).
+    pub fn new(reader: R) -> Blocks<R> {
+        Blocks { reader, carry: Vec::new() }
+    }
+
+    /// The next block: at least `block_bytes` (unless the file ends), cut just before the last
+    /// message start in it; a single message larger than a block makes a larger block. `None` at
+    /// the end. `buffer` is reused for the block (its contents are dropped), which spares fresh
+    /// allocations when blocks are handed back after parsing.
+    pub fn next_block(
+        &mut self,
+        block_bytes: usize,
+        buffer: Vec<u8>,
+    ) -> io::Result<Option<Vec<u8>>> {
+        let block_bytes = block_bytes.max(1);
+        let mut block = buffer;
+        block.clear();
+        block.append(&mut self.carry);
+        loop {
+            let searched_up_to = block.len();
+            // Grow by at least one byte, so that zero bytes read means the end of the input.
+            let wanted = block_bytes.max(block.len() + (block_bytes / 2).max(1));
+            block.reserve(wanted - block.len());
+            let n_read =
+                (&mut self.reader).take((wanted - block.len()) as u64).read_to_end(&mut block)?;
+            if n_read == 0 {
+                return Ok(if block.is_empty() { None } else { Some(block) });
+            }
+            // A message start found only in the bytes just read (or one spanning the old end) is
+            // a cut that leaves at least one whole message before it.
+            if let Some(cut) =
+                last_message_start(&block, searched_up_to.saturating_sub(SEPARATOR.len() + 2))
+                && cut > 0
+            {
+                self.carry = block.split_off(cut);
+                return Ok(Some(block));
+            }
         }
     }
-    if offsets.last() != Some(&bytes.len()) {
-        offsets.push(bytes.len());
-    }
-    offsets
 }
 
 /// The start of the last message in `bytes` that begins after `from` (a `From ` line after an
 /// empty line), for cutting a file read in blocks at a message boundary.
-pub fn last_message_start(bytes: &[u8], from: usize) -> Option<usize> {
+fn last_message_start(bytes: &[u8], from: usize) -> Option<usize> {
     let haystack = bytes.get(from..)?;
     memmem::rfind_iter(haystack, SEPARATOR)
         .map(|offset| from + offset)

@@ -1,6 +1,6 @@
 //! Tests of mbox splitting and of cutting an mbox into chunks at message boundaries.
 
-use super::{chunk_boundaries, messages};
+use super::{Blocks, messages};
 
 fn split(bytes: &[u8]) -> Vec<String> {
     messages(bytes).map(|message| String::from_utf8_lossy(message).into_owned()).collect()
@@ -63,43 +63,54 @@ fn sample_mbox(n: usize, crlf: bool) -> Vec<u8> {
     mbox
 }
 
+/// All blocks of `bytes` read `block_bytes` at a time.
+fn blocks(bytes: &[u8], block_bytes: usize) -> Vec<Vec<u8>> {
+    let mut reader = Blocks::new(bytes);
+    let mut blocks = Vec::new();
+    while let Some(block) = reader.next_block(block_bytes, Vec::new()).expect("read from memory") {
+        blocks.push(block);
+    }
+    blocks
+}
+
 #[test]
-fn chunks_cover_the_same_messages() {
+fn blocks_hold_the_same_messages() {
     for crlf in [false, true] {
         let mbox = sample_mbox(200, crlf);
         let whole: Vec<&[u8]> = messages(&mbox).collect();
         assert_eq!(whole.len(), 200);
-        for n_chunks in [1, 2, 3, 7, 50, 199, 200, 1000] {
-            let offsets = chunk_boundaries(&mbox, n_chunks);
-            assert_eq!(offsets.first(), Some(&0));
-            assert_eq!(offsets.last(), Some(&mbox.len()));
-            assert!(offsets.windows(2).all(|pair| pair[0] < pair[1]), "{offsets:?}");
-            assert!(offsets.len() <= n_chunks + 1);
-            let pieces: Vec<&[u8]> =
-                offsets.windows(2).flat_map(|pair| messages(&mbox[pair[0]..pair[1]])).collect();
-            assert_eq!(pieces, whole, "n_chunks {n_chunks}");
-            for &offset in &offsets[1..offsets.len() - 1] {
-                assert!(mbox[offset..].starts_with(b"From s"), "offset {offset}");
+        for block_bytes in [1, 7, 100, 1_000, 10_000, mbox.len(), 10 * mbox.len()] {
+            let blocks = blocks(&mbox, block_bytes);
+            assert_eq!(blocks.concat(), mbox, "block_bytes {block_bytes}");
+            let pieces: Vec<&[u8]> = blocks.iter().flat_map(|block| messages(block)).collect();
+            assert_eq!(pieces, whole, "block_bytes {block_bytes}");
+            for block in &blocks[1..] {
+                assert!(block.starts_with(b"From s"), "a block starts inside a message");
             }
         }
     }
 }
 
 #[test]
-fn chunks_are_roughly_equal() {
+fn blocks_are_at_least_the_asked_size() {
     let mbox = sample_mbox(2000, false);
-    let offsets = chunk_boundaries(&mbox, 4);
-    assert_eq!(offsets.len(), 5);
-    let sizes: Vec<usize> = offsets.windows(2).map(|pair| pair[1] - pair[0]).collect();
-    let largest = sizes.iter().max().copied().unwrap_or(0);
-    let smallest = sizes.iter().min().copied().unwrap_or(0);
-    assert!(largest - smallest < 1000, "{sizes:?}");
+    let blocks = blocks(&mbox, 4096);
+    assert!(blocks.len() > 10, "{} blocks", blocks.len());
+    let largest_message = messages(&mbox).map(<[u8]>::len).max().unwrap_or(0);
+    // A block is cut before the last message start it holds: at most one message short, but for
+    // the two blocks at the end of the file.
+    let (last, full) = blocks.split_last().expect("blocks");
+    let sizes: Vec<usize> = full[..full.len() - 1].iter().map(Vec::len).collect();
+    assert!(
+        sizes.iter().all(|&size| size + largest_message >= 4096),
+        "{sizes:?}, {largest_message}"
+    );
+    assert!(!last.is_empty());
 }
 
 #[test]
-fn chunks_of_degenerate_inputs() {
-    assert_eq!(chunk_boundaries(b"", 4), [0]);
-    assert_eq!(chunk_boundaries(b"From a\n", 0), [0, 7]);
-    assert_eq!(chunk_boundaries(b"From a\n", 4), [0, 7]);
-    assert_eq!(chunk_boundaries(b"no messages at all here", 3), [0, 23]);
+fn blocks_of_degenerate_inputs() {
+    assert!(blocks(b"", 4).is_empty());
+    assert_eq!(blocks(b"From a\n", 4), [b"From a\n".to_vec()]);
+    assert_eq!(blocks(b"no messages at all here", 3), [b"no messages at all here".to_vec()]);
 }

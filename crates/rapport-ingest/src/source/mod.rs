@@ -322,9 +322,7 @@ struct Planner<'a> {
 /// A big mbox file being read in blocks.
 struct BigMbox {
     path: PathBuf,
-    file: File,
-    /// Bytes read after the last cut: the start of the next block.
-    carry: Vec<u8>,
+    blocks: mbox::Blocks<File>,
 }
 
 impl<'a> Planner<'a> {
@@ -333,7 +331,12 @@ impl<'a> Planner<'a> {
         loop {
             if let Some(big_mbox) = &mut self.big_mbox {
                 let recycled = self.free_blocks.try_recv().unwrap_or_default();
-                match next_block(big_mbox, self.limits.unit_bytes, recycled)? {
+                let block_bytes = usize::try_from(self.limits.unit_bytes).unwrap_or(usize::MAX);
+                let block = big_mbox
+                    .blocks
+                    .next_block(block_bytes, recycled)
+                    .map_err(io_error(&big_mbox.path))?;
+                match block {
                     Some(block) => {
                         let n_bytes = block.len() as u64;
                         return Ok(Some(self.unit(vec![Piece::Block(block)], n_bytes)));
@@ -352,8 +355,10 @@ impl<'a> Planner<'a> {
                     if pieces.is_empty() {
                         self.position += 1;
                         let file = File::open(&item.path).map_err(io_error(&item.path))?;
-                        self.big_mbox =
-                            Some(BigMbox { path: item.path.clone(), file, carry: Vec::new() });
+                        self.big_mbox = Some(BigMbox {
+                            path: item.path.clone(),
+                            blocks: mbox::Blocks::new(file),
+                        });
                     }
                     break;
                 }
@@ -379,40 +384,6 @@ impl<'a> Planner<'a> {
         let index = self.n_units;
         self.n_units += 1;
         Unit { index, pieces, n_bytes }
-    }
-}
-
-/// Reads the next block of a big mbox: at least `block_bytes` (unless the file ends), cut just
-/// before the last message start in it, so that every block holds whole messages. A single
-/// message larger than a block makes a larger block. `None` at the end of the file.
-fn next_block(
-    big_mbox: &mut BigMbox,
-    block_bytes: u64,
-    recycled: Vec<u8>,
-) -> Result<Option<Vec<u8>>, Error> {
-    let block_bytes = usize::try_from(block_bytes).unwrap_or(usize::MAX).max(1);
-    let mut block = recycled;
-    block.clear();
-    block.append(&mut big_mbox.carry);
-    loop {
-        let searched_up_to = block.len();
-        let wanted = block_bytes.max(block.len() + block_bytes / 2);
-        block.reserve(wanted - block.len());
-        let n_read = (&mut big_mbox.file)
-            .take((wanted - block.len()) as u64)
-            .read_to_end(&mut block)
-            .map_err(io_error(&big_mbox.path))?;
-        if n_read == 0 {
-            return Ok(if block.is_empty() { None } else { Some(block) });
-        }
-        // A message start found only in the bytes just read (or one spanning the old end) is a
-        // cut that leaves at least one whole message before it.
-        if let Some(cut) = mbox::last_message_start(&block, searched_up_to.saturating_sub(8))
-            && cut > 0
-        {
-            big_mbox.carry = block.split_off(cut);
-            return Ok(Some(block));
-        }
     }
 }
 

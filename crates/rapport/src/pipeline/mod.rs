@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
-use std::io::Read as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -578,10 +577,10 @@ fn read_files(
             let outcome = if job.item.kind == SourceKind::Mbox
                 && job.size > limits.split_above_bytes
             {
-                File::open(path).map_err(io_error).and_then(|mut file| {
-                    let mut carry = Vec::new();
+                File::open(path).map_err(io_error).and_then(|file| {
+                    let mut blocks = mbox::Blocks::new(file);
                     while let Some(block) =
-                        next_block(&mut file, &mut carry, limits.block_bytes).map_err(io_error)?
+                        blocks.next_block(limits.block_bytes, Vec::new()).map_err(io_error)?
                     {
                         send(index, SourceKind::Mbox, block)?;
                         if cancel.load(Ordering::Relaxed) {
@@ -683,35 +682,6 @@ fn encode_unit(
         content_hash: ledger::content_hash(&unit.bytes),
         n_records: records.len() as u64,
         n_bytes: unit.bytes.len() as u64,
-    }
-}
-
-/// Reads the next block of a big mbox: at least `block_bytes` (unless the file ends), cut just
-/// before the last message start in it, so that every block holds whole messages and the blocks'
-/// messages are exactly the file's. `carry` holds what was read past the last cut. `None` at the
-/// end of the file. The cuts depend only on the bytes, so the same file gives the same blocks.
-fn next_block(
-    file: &mut File,
-    carry: &mut Vec<u8>,
-    block_bytes: usize,
-) -> std::io::Result<Option<Vec<u8>>> {
-    let block_bytes = block_bytes.max(1);
-    let mut block = std::mem::take(carry);
-    loop {
-        let searched_up_to = block.len();
-        let wanted = block_bytes.max(block.len() + block_bytes / 2);
-        let n_read = (&mut *file).take((wanted - block.len()) as u64).read_to_end(&mut block)?;
-        if n_read == 0 {
-            return Ok(if block.is_empty() { None } else { Some(block) });
-        }
-        // A message start found only in the bytes just read (or one spanning the old end) is a
-        // cut that leaves at least one whole message before it.
-        if let Some(cut) = mbox::last_message_start(&block, searched_up_to.saturating_sub(8))
-            && cut > 0
-        {
-            *carry = block.split_off(cut);
-            return Ok(Some(block));
-        }
     }
 }
 
