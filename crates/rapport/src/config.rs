@@ -147,10 +147,7 @@ pub(crate) fn threads(flag: Option<usize>) -> usize {
 
 /// Checks that an output table name can be a file name.
 pub(crate) fn check_table_name(name: &str) -> Result<(), String> {
-    let valid = !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        && !name.starts_with('-');
-    if valid {
+    if rapport_core::output::is_valid_table_name(name) {
         Ok(())
     } else {
         Err(format!("--output-table {name:?}: use letters, digits, '_' and '-' only"))

@@ -40,12 +40,7 @@ pub(crate) fn write_outputs(
             write_table(kind, format, enrichment, file)
         })?;
     }
-    staged.write(dir, "summary.json", |file| {
-        let mut text = serde_json::to_string_pretty(&output::summary_json(&enrichment.summary))?;
-        text.push('\n');
-        file.write_all(text.as_bytes())?;
-        Ok(())
-    })?;
+    staged.write_summary(dir, &output::summary_json(&enrichment.summary))?;
     staged.commit()
 }
 
@@ -111,12 +106,7 @@ pub(crate) fn write_published(
             Ok(file.write_all(&table.bytes)?)
         })?;
     }
-    staged.write(dir, "summary.json", |file| {
-        let mut text = serde_json::to_string_pretty(summary)?;
-        text.push('\n');
-        file.write_all(text.as_bytes())?;
-        Ok(())
-    })?;
+    staged.write_summary(dir, summary)?;
     staged.commit()
 }
 
@@ -144,6 +134,16 @@ impl Staged {
         })();
         self.files.push((temporary, final_path.clone()));
         result.with_context(|| format!("cannot write {}", final_path.display()))
+    }
+
+    /// Stages `summary.json`, pretty-printed with a final newline.
+    fn write_summary(&mut self, dir: &Path, summary: &serde_json::Value) -> Result<()> {
+        self.write(dir, "summary.json", |file| {
+            let mut text = serde_json::to_string_pretty(summary)?;
+            text.push('\n');
+            file.write_all(text.as_bytes())?;
+            Ok(())
+        })
     }
 
     fn commit(mut self) -> Result<Vec<PathBuf>> {

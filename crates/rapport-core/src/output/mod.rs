@@ -51,6 +51,14 @@ pub const EXPLANATION_COLUMNS: [&str; 10] = [
     "ShareBeaten",
 ];
 
+/// True when `name` can name an output table and so its files: letters, digits, `_` and `-`, not
+/// empty and not starting with `-` (which would read as a flag).
+pub fn is_valid_table_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-')
+        && !name.starts_with('-')
+}
+
 /// One typed cell of an output table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cell<'a> {

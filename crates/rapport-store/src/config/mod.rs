@@ -299,10 +299,7 @@ fn check_name(name: &str, problems: &mut Vec<String>) {
 
 /// Checks that the output table name can be a file name (as `rapport enrich` requires).
 fn check_output_table(table: &str, problems: &mut Vec<String>) {
-    let valid = !table.is_empty()
-        && table.len() <= MAX_NAME_CHARS
-        && table.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-')
-        && !table.starts_with('-');
+    let valid = table.len() <= MAX_NAME_CHARS && rapport_core::output::is_valid_table_name(table);
     if !valid {
         problems.push(format!(
             "output_table: {table:?}: use 1 to {MAX_NAME_CHARS} letters, digits, '_' and '-', \
