@@ -119,6 +119,9 @@ pub enum Error {
         /// The SQLite error.
         source: rusqlite::Error,
     },
+    /// A stored value cannot be read back (a damaged or foreign row); the text says which.
+    #[error("{0}")]
+    Damaged(String),
     /// The file is not a SQLite database, or it is damaged.
     #[error("{database} is not a rapport database or it is damaged")]
     NotADatabase {

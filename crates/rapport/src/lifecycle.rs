@@ -146,6 +146,7 @@ pub(crate) fn run(args: &EnrichmentArgs) -> Result<()> {
         EnrichmentCommand::Delete(name) => {
             let enrichment = store.enrichment_by_name(&name.name)?;
             store.delete_enrichment(enrichment.id)?;
+            runner::forget_kept_mail(runner::data_dir(&database), enrichment.id)?;
             out.push_str(&format!("deleted {:?} with its runs and results\n", name.name));
         }
         EnrichmentCommand::Runs(name) => {

@@ -110,6 +110,21 @@ pub(crate) fn write_published(
     staged.commit()
 }
 
+/// Writes `bytes` to `path` through a temporary file renamed into place: readers see the old
+/// file or the new one. Not synced to disk: for files that can be made again (a crash may leave
+/// an empty or torn file, which their reader must refuse).
+pub(crate) fn write_file_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).with_context(|| format!("cannot create folder {}", dir.display()))?;
+    let name = path.file_name().map(|name| name.to_string_lossy()).unwrap_or_default();
+    let temporary = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let written = fs::write(&temporary, bytes).and_then(|()| fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    written.with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Temporary files waiting to be renamed into place.
 struct Staged {
     files: Vec<(PathBuf, PathBuf)>,

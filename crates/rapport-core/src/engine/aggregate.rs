@@ -241,9 +241,22 @@ struct Classified {
     users_processed: u64,
 }
 
-pub(super) fn finish(mut engine: Engine) -> Enrichment {
+pub(super) fn finish(mut engine: Engine) -> (Enrichment, MailState) {
     let periods = Periods::new(engine.window, engine.options.zone);
-    let (emails, email_recipients, message_group) = merge_copies(&mut engine);
+    let mail = std::mem::take(&mut engine.mail);
+    // Addresses are classified now, not when interned: the kept mail state does not depend on
+    // the customer data or the org users of the run.
+    engine.address_class = (0..mail.addresses.len() as u32)
+        .map(|id| match engine.identity.classify(mail.addresses.text(id)) {
+            AddressClass::Org => CLASS_ORG,
+            AddressClass::Account(index) => index,
+            AddressClass::Outside => CLASS_OUTSIDE,
+        })
+        .collect();
+    let prepared = mail.prepare(engine.window);
+    engine.emails_seen = prepared.emails_seen;
+    engine.skipped_emails = prepared.skipped;
+    let (emails, email_recipients, message_group) = merge_copies(&mut engine, prepared, &mail);
     let mut classified = classify(&mut engine, &emails, &email_recipients, &message_group);
     // The merged emails are no longer needed: every activity carries its people.
     drop((emails, email_recipients, message_group));
@@ -279,7 +292,7 @@ pub(super) fn finish(mut engine: Engine) -> Enrichment {
         skipped_emails: engine.skipped_emails,
         skipped_meetings: engine.skipped_meetings,
     };
-    Enrichment { rows, explanations, users: engine.users, summary }
+    (Enrichment { rows, explanations, users: engine.users, summary }, mail)
 }
 
 /// Applies §3 to every merged email and meeting: `no_org_participant`, processed,
@@ -298,7 +311,7 @@ fn classify(
             .unwrap_or_default()
     };
     let mut classified = Classified::default();
-    let mut processed_users = vec![false; engine.n_users as usize];
+    let mut processed_users = vec![false; address_class.len()];
     let mut mark_processed = |participants: &mut dyn Iterator<Item = u32>| {
         for id in participants {
             if class_of(id) == CLASS_ORG
@@ -456,8 +469,8 @@ fn build_rows(
     periods: &Periods,
     engine: &Engine,
 ) -> Vec<BuiltRow> {
-    let n_users = engine.n_users as usize;
-    let n_addresses = engine.address_class.len();
+    let address_class = engine.address_class.as_slice();
+    let n_addresses = address_class.len();
     let mut stamps = [Stamps::new(n_addresses), Stamps::new(n_addresses), Stamps::new(n_addresses)];
     let group_offsets = [0, 1, 1 + periods.months().len()];
     let mut built: Vec<BuiltRow> = Vec::new();
@@ -524,7 +537,14 @@ fn build_rows(
                         counts: Counts::default(),
                     };
                 }
-                accumulate(&mut state.counts, state.stamp, level_stamps, activity, people, n_users);
+                accumulate(
+                    &mut state.counts,
+                    state.stamp,
+                    level_stamps,
+                    activity,
+                    people,
+                    address_class,
+                );
             }
             if activity.flags & FLAG_MEETING != 0 {
                 latest_meeting = Some(activity.time);
@@ -551,21 +571,30 @@ fn build_rows(
 /// automated when any copy is. Counts each copy merged into an earlier one as `duplicate`.
 /// Returns the merged emails (in order of their first copy), their recipient arena, and the
 /// merged email of every message id (`NONE` when no copy carried it).
-fn merge_copies(engine: &mut Engine) -> (Vec<MergedEmail>, Vec<u32>, Vec<u32>) {
-    let copies = std::mem::take(&mut engine.copies);
-    let copy_recipients = std::mem::take(&mut engine.copy_recipients);
+fn merge_copies(
+    engine: &mut Engine,
+    prepared: mail::Prepared,
+    mail: &MailState,
+) -> (Vec<MergedEmail>, Vec<u32>, Vec<u32>) {
+    let mail::Prepared { copies: order, mut copy_parent, .. } = prepared;
+    let copies = &mail.copies;
+    let copy_at =
+        |position: u32| order.get(position as usize).and_then(|index| copies.get(*index as usize));
+    let copy_recipients = &mail.copy_recipients;
     let recipients_of = |copy: &CopyRecord| -> &[u32] {
         copy_recipients
             .get(copy.recipients_start..copy.recipients_start + copy.recipients_len as usize)
             .unwrap_or_default()
     };
-    let mut email_of_copy: Vec<u32> = vec![NONE; copies.len()];
-    let mut next_copy: Vec<u32> = vec![NONE; copies.len()];
+    let mut email_of_copy: Vec<u32> = vec![NONE; order.len()];
+    let mut next_copy: Vec<u32> = vec![NONE; order.len()];
     let mut last_copy: Vec<u32> = Vec::new();
     let mut emails: Vec<MergedEmail> = Vec::new();
-    let mut message_group: Vec<u32> = vec![NONE; engine.message_ids.len()];
-    for (copy_index, copy) in copies.iter().enumerate() {
-        let root = engine.find_copy(copy_index as u32);
+    let mut message_group: Vec<u32> = vec![NONE; mail.message_ids.len()];
+    for (copy_index, copy) in
+        order.iter().filter_map(|index| copies.get(*index as usize)).enumerate()
+    {
+        let root = mail::find(&mut copy_parent, copy_index as u32);
         let known = email_of_copy.get(root as usize).copied().unwrap_or(NONE);
         let email_index = if root as usize == copy_index || known == NONE {
             let email_index = emails.len() as u32;
@@ -615,7 +644,7 @@ fn merge_copies(engine: &mut Engine) -> (Vec<MergedEmail>, Vec<u32>, Vec<u32>) {
     for email in &mut emails {
         let start = email_recipients.len();
         let mut copy_index = email.first_copy;
-        while let Some(copy) = copies.get(copy_index as usize) {
+        while let Some(copy) = copy_at(copy_index) {
             email_recipients.extend_from_slice(recipients_of(copy));
             copy_index = next_copy.get(copy_index as usize).copied().unwrap_or(NONE);
         }
@@ -639,7 +668,7 @@ fn accumulate(
     stamps: &mut Stamps,
     activity: &Activity,
     people: &[u32],
-    n_users: usize,
+    address_class: &[u32],
 ) {
     let is_meeting = activity.flags & FLAG_MEETING != 0;
     let to = activity.flags & FLAG_TO != 0;
@@ -658,8 +687,8 @@ fn accumulate(
         }
     }
     for person in people {
-        // Org users hold the address ids below `n_users`; everyone else here is the account's.
-        let is_org = (*person as usize) < n_users;
+        // The people here are org users and the account's own people.
+        let is_org = address_class.get(*person as usize) == Some(&CLASS_ORG);
         if is_meeting {
             if first_sighting(&mut stamps.meeting_people, *person, stamp) {
                 if is_org {

@@ -72,16 +72,6 @@ impl Hasher for FxHasher {
 /// A `HashMap` with [`FxHasher`].
 pub(crate) type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
-/// The hash of a slice of ids, for the email fingerprint (verified against the ids on a hit).
-pub(crate) fn hash_ids(ids: &[u32]) -> u64 {
-    let mut hasher = FxHasher::default();
-    for id in ids {
-        hasher.write_u32(*id);
-    }
-    hasher.write_usize(ids.len());
-    hasher.finish()
-}
-
 /// Maps strings to dense `u32` ids in first-seen order, keeping each distinct string once.
 ///
 /// The strings live back to back in one arena and the table is open addressing (linear
@@ -123,8 +113,39 @@ impl Interner {
         id
     }
 
+    /// The arena, each string's length in id order, and the slot table: what
+    /// [`Interner::from_parts`] takes back.
+    pub(crate) fn parts(&self) -> (&str, impl Iterator<Item = u32> + '_, &[u64]) {
+        (&self.arena, self.spans.iter().map(|(_, length)| *length), &self.slots)
+    }
+
+    /// An interner from [`Interner::parts`]; `None` when they do not fit together (lengths
+    /// that do not add up to the arena or cut a character, a table that is not a power of two at
+    /// most half full, a slot naming an unknown id).
+    pub(crate) fn from_parts(arena: String, lengths: &[u32], slots: Vec<u64>) -> Option<Interner> {
+        let mut spans = Vec::with_capacity(lengths.len());
+        let mut start = 0usize;
+        for length in lengths {
+            let end = start.checked_add(*length as usize)?;
+            if !arena.is_char_boundary(end) || end > arena.len() {
+                return None;
+            }
+            spans.push((start, *length));
+            start = end;
+        }
+        let table_ok = if slots.is_empty() {
+            spans.is_empty()
+        } else {
+            slots.len().is_power_of_two() && spans.len() * 2 <= slots.len()
+        };
+        let ids_ok = slots
+            .iter()
+            .all(|slot| *slot == 0 || ((*slot as u32).wrapping_sub(1) as usize) < spans.len());
+        (start == arena.len() && table_ok && ids_ok).then_some(Interner { arena, spans, slots })
+    }
+
     /// The text of `id`.
-    fn text(&self, id: u32) -> &str {
+    pub(crate) fn text(&self, id: u32) -> &str {
         let Some((start, length)) = self.spans.get(id as usize).copied() else { return "" };
         self.arena.get(start..start + length as usize).unwrap_or_default()
     }
@@ -147,15 +168,7 @@ impl Interner {
 
     /// Puts a packed slot value in the first free slot of its probe sequence (there is room).
     fn place(&mut self, packed: u64) {
-        let mask = self.slots.len().saturating_sub(1);
-        let mut position = (packed >> 32) as usize & mask;
-        while let Some(slot) = self.slots.get_mut(position) {
-            if *slot == 0 {
-                *slot = packed;
-                return;
-            }
-            position = (position + 1) & mask;
-        }
+        place_in(&mut self.slots, packed);
     }
 
     /// Makes room for `n_strings` more strings of `n_bytes` in all without growing step by step.
@@ -179,6 +192,34 @@ impl Interner {
         for packed in old.into_iter().filter(|packed| *packed != 0) {
             self.place(packed);
         }
+    }
+}
+
+/// `slots` (an open-addressing table of packed `hash << 32 | (id + 1)` values holding `n`
+/// entries) at the smallest capacity that keeps it at most half full: tables are reserved for a
+/// guess of what comes, and a saved table need not carry the guess.
+pub(crate) fn compact_table(slots: &[u64], n: usize) -> std::borrow::Cow<'_, [u64]> {
+    let capacity = n.saturating_mul(2).next_power_of_two().max(64);
+    if slots.len() <= capacity {
+        return std::borrow::Cow::Borrowed(slots);
+    }
+    let mut compact = vec![0; capacity];
+    for packed in slots.iter().filter(|packed| **packed != 0) {
+        place_in(&mut compact, *packed);
+    }
+    std::borrow::Cow::Owned(compact)
+}
+
+/// Puts a packed slot value in the first free slot of its probe sequence (there is room).
+pub(crate) fn place_in(slots: &mut [u64], packed: u64) {
+    let mask = slots.len().saturating_sub(1);
+    let mut position = (packed >> 32) as usize & mask;
+    while let Some(slot) = slots.get_mut(position) {
+        if *slot == 0 {
+            *slot = packed;
+            return;
+        }
+        position = (position + 1) & mask;
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod aggregate;
 mod hash;
+mod mail;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -16,11 +17,12 @@ use std::fmt;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
-use crate::identity::{self, AddressClass, Identity};
+use crate::identity::{AddressClass, Identity};
 use crate::model::{Account, Contact, MailRecord, MeetingCopy, OrgUser, SkipCounts, SkipReason};
 use crate::period::{self, Level, Periods, Window};
 use crate::score::{Decimal, Weights};
 use hash::{FxHashMap, Interner};
+pub use mail::{LoadError, MailState};
 
 /// The fewest org users an enrichment accepts (§1).
 pub const MIN_USERS: usize = 2;
@@ -206,6 +208,8 @@ struct CopyRecord {
     sender: u32,
     message_id: u32,
     parent_id: u32,
+    /// The interned (sender, sent, recipient set), `NONE` without a sender.
+    fingerprint: u32,
     automated: bool,
 }
 
@@ -226,29 +230,17 @@ pub struct Engine {
     window: Window,
     identity: Identity,
     users: Vec<OrgUser>,
-    /// Org users hold the address ids `0..n_users`.
-    n_users: u32,
-    addresses: Interner,
-    /// Per address id: an account index, `CLASS_ORG` or `CLASS_OUTSIDE`.
-    address_class: Vec<u32>,
-    message_ids: Interner,
-    copies: Vec<CopyRecord>,
-    copy_recipients: Vec<u32>,
-    /// Union-find parents over `copies`; a root is always the earliest copy of its set.
-    copy_parent: Vec<u32>,
-    /// Per message id, the first copy that carried it (`NONE` for ids only seen as parents).
-    first_copy_by_message_id: Vec<u32>,
-    /// (sender, sent, hash of the recipient set) → first copy with that fingerprint.
-    first_copy_by_fingerprint: FxHashMap<(u32, i64, u64), u32>,
-    /// Fingerprints whose hash collided with a different recipient set (practically never).
-    fingerprint_overflow: HashMap<(u32, i64, Vec<u32>), u32>,
+    /// Every dated email copy pushed, on interned ids (addresses shared with the calendars).
+    mail: MailState,
     meetings: Vec<MeetingRecord>,
     uids: Interner,
     meeting_by_key: FxHashMap<(u32, i64), u32>,
-    skipped_emails: SkipCounts,
     skipped_meetings: SkipCounts,
+    /// Set by `finish`: per address id, an account index, `CLASS_ORG` or `CLASS_OUTSIDE`.
+    address_class: Vec<u32>,
+    /// Set by `finish`: the mail's skips and records seen.
+    skipped_emails: SkipCounts,
     emails_seen: u64,
-    scratch: Vec<u32>,
 }
 
 impl Engine {
@@ -256,12 +248,7 @@ impl Engine {
     /// by doubling (each step copies them into fresh pages). A guess is fine: it changes memory,
     /// not results.
     pub fn reserve_emails(&mut self, n_emails: usize) {
-        self.copies.reserve(n_emails);
-        self.copy_recipients.reserve(n_emails.saturating_mul(2));
-        self.copy_parent.reserve(n_emails);
-        self.first_copy_by_message_id.reserve(n_emails);
-        self.first_copy_by_fingerprint.reserve(n_emails);
-        self.message_ids.reserve(n_emails, n_emails.saturating_mul(40));
+        self.mail.reserve(n_emails);
     }
 
     /// Sets up an enrichment. `users` are normalized and may repeat (the first non-empty
@@ -305,35 +292,45 @@ impl Engine {
             options.match_domains,
             &options.extra_public_domains,
         );
-        let mut engine = Engine {
+        resolved.sort_unstable_by(|left, right| left.email.cmp(&right.email));
+        Ok(Engine {
             window: period::window(options.as_of),
             options,
             identity,
-            users: Vec::new(),
-            n_users: resolved.len() as u32,
-            addresses: Interner::default(),
-            address_class: Vec::new(),
-            message_ids: Interner::default(),
-            copies: Vec::new(),
-            copy_recipients: Vec::new(),
-            copy_parent: Vec::new(),
-            first_copy_by_message_id: Vec::new(),
-            first_copy_by_fingerprint: FxHashMap::default(),
-            fingerprint_overflow: HashMap::new(),
+            users: resolved,
+            mail: MailState::default(),
             meetings: Vec::new(),
             uids: Interner::default(),
             meeting_by_key: FxHashMap::default(),
-            skipped_emails: SkipCounts::default(),
             skipped_meetings: SkipCounts::default(),
+            address_class: Vec::new(),
+            skipped_emails: SkipCounts::default(),
             emails_seen: 0,
-            scratch: Vec::new(),
-        };
-        for user in &resolved {
-            engine.intern_address(&user.email);
-        }
-        resolved.sort_unstable_by(|left, right| left.email.cmp(&right.email));
-        engine.users = resolved;
-        Ok(engine)
+        })
+    }
+
+    /// Starts with a mail state kept from an earlier run (see [`MailState::load`]) instead of an
+    /// empty one: its segments need not be pushed again. Only before anything is pushed.
+    pub fn restore_mail(&mut self, mail: MailState) {
+        self.mail = mail;
+    }
+
+    /// Starts the mail segment `key` (a source file and its stamp, say): the mail records pushed
+    /// next belong to it. A segment of the same key held already is replaced.
+    pub fn begin_mail_segment(&mut self, key: &str) {
+        self.mail.begin_segment(key);
+    }
+
+    /// True when the mail segment `key` is held (pushed, or restored from an earlier run).
+    pub fn has_mail_segment(&self, key: &str) -> bool {
+        self.mail.has_segment(key)
+    }
+
+    /// Sets which mail segments this run counts, in input order (a key may repeat, as a file
+    /// named twice is read twice). Without it, every segment counts in the order it was made.
+    /// Fails with a key that no segment has.
+    pub fn set_mail_order(&mut self, keys: &[&str]) -> Result<(), String> {
+        self.mail.set_order(keys)
     }
 
     /// The window `[W, T)`.
@@ -341,93 +338,10 @@ impl Engine {
         self.window
     }
 
-    /// Takes one mail record, in input order (each copy of each message, as read).
+    /// Takes one mail record, in input order (each copy of each message, as read). The window
+    /// and every counting rule are applied by [`Engine::finish`].
     pub fn push_mail(&mut self, record: MailRecord) {
-        self.emails_seen += 1;
-        let copy = match record {
-            MailRecord::Unparseable => {
-                self.skipped_emails.add(SkipReason::Unparseable);
-                return;
-            }
-            MailRecord::Email(copy) => copy,
-        };
-        let Some(sent) = copy.sent else {
-            self.skipped_emails.add(SkipReason::InvalidDate);
-            return;
-        };
-        if !self.window.contains(sent) {
-            self.skipped_emails.add(SkipReason::OutsideWindow);
-            return;
-        }
-        let copy_index = self.copies.len() as u32;
-        let mut automated = copy.automated;
-        let sender = match copy.sender {
-            Some(sender) => {
-                automated |= identity::is_automated_sender(&sender);
-                self.intern_address(&sender)
-            }
-            None => NONE,
-        };
-        let mut recipients = std::mem::take(&mut self.scratch);
-        recipients.clear();
-        for recipient in &copy.recipients {
-            recipients.push(self.intern_address(recipient));
-        }
-        recipients.sort_unstable();
-        recipients.dedup();
-        let recipients_start = self.copy_recipients.len();
-        self.copy_recipients.extend_from_slice(&recipients);
-        let message_id = copy.message_id.as_deref().map_or(NONE, |id| self.intern_message_id(id));
-        let parent_id = copy.parent_id.as_deref().map_or(NONE, |id| self.intern_message_id(id));
-        self.copies.push(CopyRecord {
-            sent,
-            recipients_start,
-            recipients_len: recipients.len() as u32,
-            sender,
-            message_id,
-            parent_id,
-            automated,
-        });
-        self.copy_parent.push(copy_index);
-
-        if let Some(first) = self.first_copy_by_message_id.get_mut(message_id as usize) {
-            if *first == NONE {
-                *first = copy_index;
-            } else {
-                let first = *first;
-                self.union_copies(first, copy_index);
-            }
-        }
-        // The fingerprint rule needs a sender (§8).
-        if sender != NONE {
-            let key = (sender, sent, hash::hash_ids(&recipients));
-            match self.first_copy_by_fingerprint.get(&key) {
-                None => {
-                    self.first_copy_by_fingerprint.insert(key, copy_index);
-                }
-                Some(first) => {
-                    let first = *first;
-                    let same_set = self.copies.get(first as usize).is_some_and(|earlier| {
-                        self.copy_recipients.get(earlier.recipients_start..).is_some_and(|tail| {
-                            tail.get(..earlier.recipients_len as usize)
-                                == Some(recipients.as_slice())
-                        })
-                    });
-                    if same_set {
-                        self.union_copies(first, copy_index);
-                    } else {
-                        let first = *self
-                            .fingerprint_overflow
-                            .entry((sender, sent, recipients.clone()))
-                            .or_insert(copy_index);
-                        if first != copy_index {
-                            self.union_copies(first, copy_index);
-                        }
-                    }
-                }
-            }
-        }
-        self.scratch = recipients;
+        self.mail.push(record);
     }
 
     /// Takes the meeting occurrence copies of the calendars (already versioned and expanded,
@@ -457,12 +371,15 @@ impl Engine {
                 self.skipped_meetings.add(SkipReason::NotAMeeting);
                 continue;
             }
-            let organizer =
-                copy.organizer.as_deref().map_or(NONE, |organizer| self.intern_address(organizer));
+            let addresses = &mut self.mail.addresses;
+            let organizer = copy
+                .organizer
+                .as_deref()
+                .map_or(NONE, |organizer| addresses.intern(organizer, |_| ()));
             let mut participants: Vec<u32> = copy
                 .participants
                 .iter()
-                .map(|participant| self.intern_address(participant))
+                .map(|participant| addresses.intern(participant, |_| ()))
                 .collect();
             participants.sort_unstable();
             participants.dedup();
@@ -494,57 +411,12 @@ impl Engine {
 
     /// Merges, classifies, aggregates and scores everything pushed.
     pub fn finish(self) -> Enrichment {
+        aggregate::finish(self).0
+    }
+
+    /// [`Engine::finish`], handing back the mail state too, to be saved for the next run.
+    pub fn finish_keeping_mail(self) -> (Enrichment, MailState) {
         aggregate::finish(self)
-    }
-
-    fn intern_address(&mut self, address: &str) -> u32 {
-        let identity = &self.identity;
-        let address_class = &mut self.address_class;
-        self.addresses.intern(address, |text| {
-            address_class.push(match identity.classify(text) {
-                AddressClass::Org => CLASS_ORG,
-                AddressClass::Account(index) => index,
-                AddressClass::Outside => CLASS_OUTSIDE,
-            });
-        })
-    }
-
-    fn intern_message_id(&mut self, message_id: &str) -> u32 {
-        let id = self.message_ids.intern(message_id, |_| ());
-        if self.first_copy_by_message_id.len() < self.message_ids.len() {
-            self.first_copy_by_message_id.resize(self.message_ids.len(), NONE);
-        }
-        id
-    }
-
-    /// The earliest copy of the set holding `copy` (path halving).
-    fn find_copy(&mut self, copy: u32) -> u32 {
-        let mut current = copy;
-        loop {
-            let Some(parent) = self.copy_parent.get(current as usize).copied() else {
-                return current;
-            };
-            if parent == current {
-                return current;
-            }
-            let grandparent = self.copy_parent.get(parent as usize).copied().unwrap_or(parent);
-            if let Some(slot) = self.copy_parent.get_mut(current as usize) {
-                *slot = grandparent;
-            }
-            current = grandparent;
-        }
-    }
-
-    fn union_copies(&mut self, left: u32, right: u32) {
-        let left = self.find_copy(left);
-        let right = self.find_copy(right);
-        // The earlier copy stays the root, so a set's root is its first copy in input order.
-        let (root, child) = if left < right { (left, right) } else { (right, left) };
-        if root != child
-            && let Some(slot) = self.copy_parent.get_mut(child as usize)
-        {
-            *slot = root;
-        }
     }
 }
 

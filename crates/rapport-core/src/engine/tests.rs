@@ -967,10 +967,159 @@ fn the_interner_gives_dense_ids_and_finds_every_string_again() {
     assert_eq!(interner.len(), 5_002);
 }
 
+/// Three sources whose copies interact: a copy in `b` of an email of `a` (same Message-ID, one
+/// more recipient), a fingerprint twin in `c` of an email of `b`, replies across sources both
+/// ways, an undated and an unparseable record, and a copy outside the window.
+fn kept_state_sources() -> Vec<(&'static str, Vec<MailRecord>)> {
+    let email = MailRecord::Email;
+    vec![
+        (
+            "a",
+            vec![
+                email(mail("2001-03-01T10:00", "ann@acme.example", &["jo@alpha.example"]).id("m1")),
+                email(
+                    mail("2001-03-05T09:00", "kim@alpha.example", &["bob@acme.example"])
+                        .id("m3")
+                        .parent("m2"),
+                ),
+                MailRecord::Unparseable,
+                email(mail("1999-01-01T00:00", "ann@acme.example", &["pat@beta.example"]).id("m9")),
+            ],
+        ),
+        (
+            "b",
+            vec![
+                email(
+                    mail(
+                        "2001-03-01T10:00",
+                        "ann@acme.example",
+                        &["jo@alpha.example", "cat@acme.example"],
+                    )
+                    .id("m1"),
+                ),
+                email(
+                    mail("2001-03-02T08:00", "jo@alpha.example", &["ann@acme.example"])
+                        .id("m2")
+                        .parent("m1"),
+                ),
+                email(EmailCopy { sent: None, ..mail("2001-03-02T08:00", "x@y.example", &[]) }),
+            ],
+        ),
+        (
+            "c",
+            vec![
+                email(
+                    mail("2001-03-02T08:00", "jo@alpha.example", &["ann@acme.example"]).id("other"),
+                ),
+                email(mail("2001-04-01T12:00", "bob@acme.example", &["pat@beta.example"]).id("m4")),
+            ],
+        ),
+    ]
+}
+
+fn push_sources(engine: &mut Engine, sources: &[(&str, Vec<MailRecord>)], keys: &[&str]) {
+    for key in keys {
+        let (_, records) = sources.iter().find(|(name, _)| name == key).expect("known source");
+        engine.begin_mail_segment(key);
+        records.iter().cloned().for_each(|record| engine.push_mail(record));
+    }
+}
+
+fn fresh_engine() -> Engine {
+    Engine::new(users(), accounts(), contacts(), options()).expect("valid configuration")
+}
+
 #[test]
-fn the_fingerprint_hash_depends_on_every_id_and_the_length() {
-    assert_ne!(hash::hash_ids(&[1, 2]), hash::hash_ids(&[2, 1]));
-    assert_ne!(hash::hash_ids(&[0]), hash::hash_ids(&[0, 0]));
-    assert_ne!(hash::hash_ids(&[]), hash::hash_ids(&[0]));
-    assert_eq!(hash::hash_ids(&[7, 9]), hash::hash_ids(&[7, 9]));
+fn a_kept_mail_state_with_a_new_source_anywhere_gives_the_full_read_result() {
+    let sources = kept_state_sources();
+    let mut full = fresh_engine();
+    push_sources(&mut full, &sources, &["a", "b", "c"]);
+    let expected = full.finish();
+    assert_eq!(expected.summary.emails_seen, 9);
+    assert_eq!(
+        skips(&expected.summary.skipped_emails),
+        [("unparseable", 1), ("invalid_date", 1), ("outside_window", 1), ("duplicate", 2)]
+    );
+
+    // Each source in turn is the one added to a state kept from a run over the other two.
+    for added in ["a", "b", "c"] {
+        let kept: Vec<&str> = ["a", "b", "c"].into_iter().filter(|key| *key != added).collect();
+        let mut first = fresh_engine();
+        push_sources(&mut first, &sources, &kept);
+        let (_, state) = first.finish_keeping_mail();
+        let mut image = Vec::new();
+        state.save(&mut image);
+
+        let mut next = fresh_engine();
+        next.restore_mail(MailState::load(&image).expect("a saved state loads"));
+        assert!(kept.iter().all(|key| next.has_mail_segment(key)));
+        assert!(!next.has_mail_segment(added));
+        push_sources(&mut next, &sources, &[added]);
+        next.set_mail_order(&["a", "b", "c"]).expect("every segment is held");
+        assert_eq!(next.finish(), expected, "{added} added to a kept state");
+    }
+}
+
+#[test]
+fn segments_left_out_of_a_run_do_not_count_and_are_not_saved() {
+    let sources = kept_state_sources();
+    let mut expected_engine = fresh_engine();
+    push_sources(&mut expected_engine, &sources, &["a", "c"]);
+    let expected = expected_engine.finish();
+
+    let mut engine = fresh_engine();
+    push_sources(&mut engine, &sources, &["a", "b", "c"]);
+    engine.set_mail_order(&["a", "c"]).expect("held");
+    let (result, state) = engine.finish_keeping_mail();
+    assert_eq!(result, expected);
+    let mut image = Vec::new();
+    state.save(&mut image);
+    let loaded = MailState::load(&image).expect("loads");
+    // a's three dated copies (one outside the window: that is decided per run) and c's two.
+    assert_eq!(loaded.n_copies(), 5);
+
+    let mut again = fresh_engine();
+    again.restore_mail(loaded);
+    assert!(!again.has_mail_segment("b"));
+    assert_eq!(again.set_mail_order(&["a", "b"]), Err("b".to_string()));
+    again.set_mail_order(&["a", "c"]).expect("held");
+    assert_eq!(again.finish(), expected);
+}
+
+#[test]
+fn a_source_named_twice_counts_twice_as_a_full_read_does() {
+    let sources = kept_state_sources();
+    let mut full = fresh_engine();
+    push_sources(&mut full, &sources, &["a", "c"]);
+    full.begin_mail_segment("a again");
+    sources[0].1.iter().cloned().for_each(|record| full.push_mail(record));
+    let expected = full.finish();
+
+    let mut engine = fresh_engine();
+    push_sources(&mut engine, &sources, &["a", "c"]);
+    engine.set_mail_order(&["a", "c", "a"]).expect("held");
+    let result = engine.finish();
+    assert_eq!(result, expected);
+    assert_eq!(result.summary.emails_seen, 10);
+}
+
+#[test]
+fn a_damaged_mail_state_is_refused() {
+    let sources = kept_state_sources();
+    let mut engine = fresh_engine();
+    push_sources(&mut engine, &sources, &["a", "b", "c"]);
+    let (_, state) = engine.finish_keeping_mail();
+    let mut image = Vec::new();
+    state.save(&mut image);
+    assert!(MailState::load(&image).is_ok());
+    assert!(MailState::load(&[]).is_err());
+    assert!(MailState::load(&image[..image.len() - 1]).is_err());
+    for position in [0, 9, image.len() / 2, image.len() - 1] {
+        let mut damaged = image.clone();
+        damaged[position] ^= 0x40;
+        assert!(MailState::load(&damaged).is_err(), "byte {position} flipped");
+    }
+    let mut longer = image.clone();
+    longer.push(0);
+    assert!(MailState::load(&longer).is_err());
 }

@@ -150,3 +150,20 @@ fn top_and_stalest_accounts_use_year_rows() {
     assert_eq!(names(stalest_accounts(&rows, 10)), ["Gamma", "Alpha", "Beta"]);
     assert_eq!(days_since_last_activity(&rows[2]), Some(1));
 }
+
+#[test]
+fn integers_and_dates_print_as_the_formatting_machinery_prints_them() {
+    for value in [0, 7, -7, 10, 99, -100, 1_234_567, i64::MAX, i64::MIN] {
+        let mut line = String::new();
+        push_integer(&mut line, value);
+        assert_eq!(line, value.to_string());
+    }
+    for (year, month, day) in
+        [(2026, 1, 5), (999, 12, 31), (1, 2, 3), (9999, 12, 31), (10_000, 1, 1), (-5, 6, 7)]
+    {
+        let date = NaiveDate::from_ymd_opt(year, month, day).expect("a date");
+        let mut line = String::new();
+        push_date(&mut line, date);
+        assert_eq!(line, date.format("%Y-%m-%d").to_string());
+    }
+}

@@ -81,28 +81,67 @@ impl Decimal {
     }
 }
 
-impl fmt::Display for Decimal {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let digits = self.units.unsigned_abs().to_string();
+impl Decimal {
+    /// Appends the value as [`fmt::Display`] prints it, without the formatting machinery:
+    /// tables print millions of these.
+    pub fn push_to(&self, out: &mut String) {
+        let mut buffer = [0u8; 40];
+        let mut start = buffer.len();
+        let magnitude = self.units.unsigned_abs();
+        // 128-bit division is a library call; nearly every value fits in 64 bits.
+        match u64::try_from(magnitude) {
+            Ok(mut small) => loop {
+                start -= 1;
+                if let Some(slot) = buffer.get_mut(start) {
+                    *slot = b'0' + (small % 10) as u8;
+                }
+                small /= 10;
+                if small == 0 || start == 0 {
+                    break;
+                }
+            },
+            Err(_) => {
+                let mut large = magnitude;
+                loop {
+                    start -= 1;
+                    if let Some(slot) = buffer.get_mut(start) {
+                        *slot = b'0' + (large % 10) as u8;
+                    }
+                    large /= 10;
+                    if large == 0 || start == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        let digits = std::str::from_utf8(buffer.get(start..).unwrap_or_default()).unwrap_or("0");
         let scale = self.scale as usize;
         let (integer, fraction) = if digits.len() > scale {
             digits.split_at(digits.len() - scale)
         } else {
-            ("0", digits.as_str())
+            ("0", digits)
         };
         let fraction_padding = scale - fraction.len();
-        let sign = if self.units < 0 { "-" } else { "" };
-        formatter.write_str(sign)?;
-        formatter.write_str(integer)?;
+        if self.units < 0 {
+            out.push('-');
+        }
+        out.push_str(integer);
         let fraction = fraction.trim_end_matches('0');
         if !fraction.is_empty() {
-            formatter.write_str(".")?;
+            out.push('.');
             for _ in 0..fraction_padding {
-                formatter.write_str("0")?;
+                out.push('0');
             }
-            formatter.write_str(fraction)?;
+            out.push_str(fraction);
         }
-        Ok(())
+    }
+}
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = String::with_capacity(24);
+        self.push_to(&mut text);
+        formatter.write_str(&text)
     }
 }
 

@@ -1,5 +1,7 @@
 //! Reading published results and the run history.
 
+use std::borrow::Cow;
+
 use rusqlite::{OptionalExtension as _, params};
 
 use crate::enrichment::EnrichmentId;
@@ -39,17 +41,23 @@ impl Store {
             let summary = parse_summary(&summary, run)?;
             let mut statement = transaction
                 .prepare_cached(
-                    "SELECT name, format, bytes FROM result_tables WHERE version_id = ?1
+                    "SELECT name, format, bytes, encoding FROM result_tables WHERE version_id = ?1
                      ORDER BY position",
                 )
                 .map_err(sql(context))?;
-            let tables = statement
+            let stored = statement
                 .query_map([version_id], |row| {
-                    Ok(Table { name: row.get(0)?, format: row.get(1)?, bytes: row.get(2)? })
+                    let table =
+                        Table { name: row.get(0)?, format: row.get(1)?, bytes: row.get(2)? };
+                    Ok((table, row.get::<_, String>(3)?))
                 })
                 .map_err(sql(context))?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(sql(context))?;
+            let tables = stored
+                .into_iter()
+                .map(|(table, encoding)| decode_table(table, &encoding))
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(Some(Results { version, run: RunId(run), published_at, summary, tables }))
         })
     }
@@ -105,4 +113,53 @@ fn parse_summary(text: &str, run: i64) -> Result<serde_json::Value, Error> {
         id: format!("run {run}"),
         detail: error.to_string(),
     })
+}
+
+/// Tables at least this big are stored compressed.
+const COMPRESS_FROM_BYTES: usize = 16 << 10;
+
+/// How each table is stored: (`encoding`, bytes). Big tables are compressed with Snappy, each on
+/// a thread of its own (a publish writes tens of megabytes of CSV; compressed, it writes and
+/// syncs a quarter of that).
+pub(crate) fn encode_tables(tables: &[Table]) -> Vec<(&'static str, Cow<'_, [u8]>)> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            tables.iter().map(|table| scope.spawn(move || encode(table))).collect();
+        handles
+            .into_iter()
+            .zip(tables)
+            .map(|(handle, table)| handle.join().unwrap_or_else(|_| encode(table)))
+            .collect()
+    })
+}
+
+fn encode(table: &Table) -> (&'static str, Cow<'_, [u8]>) {
+    if table.bytes.len() < COMPRESS_FROM_BYTES {
+        return ("identity", Cow::Borrowed(&table.bytes));
+    }
+    match snap::raw::Encoder::new().compress_vec(&table.bytes) {
+        Ok(compressed) => ("snappy", Cow::Owned(compressed)),
+        Err(_) => ("identity", Cow::Borrowed(&table.bytes)),
+    }
+}
+
+/// A stored table as its file's bytes.
+fn decode_table(mut table: Table, encoding: &str) -> Result<Table, Error> {
+    match encoding {
+        "identity" => Ok(table),
+        "snappy" => {
+            table.bytes =
+                snap::raw::Decoder::new().decompress_vec(&table.bytes).map_err(|error| {
+                    Error::Damaged(format!(
+                        "result table {} does not decompress: {error}",
+                        table.name
+                    ))
+                })?;
+            Ok(table)
+        }
+        other => Err(Error::Damaged(format!(
+            "result table {} is stored as {other:?}, which this rapport does not read",
+            table.name
+        ))),
+    }
 }

@@ -455,21 +455,23 @@ fn publish(
         )
         .map_err(sql(context))?;
     let version_id = transaction.last_insert_rowid();
+    let encoded = crate::store::results::encode_tables(tables);
     {
         let mut insert = transaction
             .prepare_cached(
-                "INSERT INTO result_tables (version_id, position, name, format, bytes)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO result_tables (version_id, position, name, format, bytes, encoding)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
             .map_err(sql(context))?;
-        for (position, table) in tables.iter().enumerate() {
+        for (position, (table, (encoding, bytes))) in tables.iter().zip(&encoded).enumerate() {
             insert
                 .execute(params![
                     version_id,
                     position as i64,
                     table.name,
                     table.format,
-                    table.bytes
+                    bytes.as_ref(),
+                    encoding
                 ])
                 .map_err(sql(context))?;
         }

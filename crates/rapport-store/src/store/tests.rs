@@ -838,7 +838,7 @@ fn a_newer_database_is_refused() {
     assert!(matches!(error, Error::NewerSchema { found: 999, supported: crate::SCHEMA_VERSION }));
     assert_eq!(
         error.to_string(),
-        "the database schema is version 999, newer than version 3 that this rapport supports: use a newer rapport"
+        "the database schema is version 999, newer than version 4 that this rapport supports: use a newer rapport"
     );
     assert!(matches!(Store::open_read_only(&path), Err(Error::NewerSchema { found: 999, .. })));
     // Nothing was written to it.
@@ -877,7 +877,7 @@ fn a_read_only_database_gives_a_clear_error_and_keeps_the_results() {
     let error = Store::open_read_only(&old).err().expect("refused");
     assert_eq!(
         error.to_string(),
-        "the database schema is version 0, older than version 3: open it once with write access to upgrade it"
+        "the database schema is version 0, older than version 4: open it once with write access to upgrade it"
     );
 }
 
@@ -1351,4 +1351,76 @@ fn a_version_2_database_gets_the_erased_addresses_and_keeps_its_ledger() {
     let erasure = store.erase_address(GONE, 42, T0).expect("erase");
     assert_eq!((erasure.enrichments, erasure.n_files), (vec![old.id], 1));
     assert_eq!(ledger_people(&store, old.id), vec![(None, vec![ALICE.to_owned()])]);
+}
+
+#[test]
+fn big_tables_are_stored_compressed_and_read_back_as_written() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let path = folder.path().join("rapport.db");
+    let store = Store::open(&path).expect("store");
+    let id = consented(&store, "Sales");
+    let run = running(&store, id, T0);
+    let mut big = String::from("AccountId,Feature,Value\n");
+    for row in 0..5_000 {
+        big.push_str(&format!("ACC{row:05},email_volume,{}\n", row % 97));
+    }
+    let written = vec![
+        Table { name: "Office".into(), format: "csv".into(), bytes: big.clone().into_bytes() },
+        Table {
+            name: "Office_UserEntity".into(),
+            format: "csv".into(),
+            bytes: b"Email\n".to_vec(),
+        },
+    ];
+    store
+        .finish_run(
+            run,
+            RunOutcome::Successful { summary: summary(7, 30), tables: written.clone() },
+            T0,
+        )
+        .expect("finish");
+    let results = store.latest_results(id).expect("results").expect("published");
+    assert_eq!(results.tables, written);
+    let connection = Connection::open(&path).expect("open by hand");
+    let mut statement = connection
+        .prepare("SELECT name, encoding, length(bytes) FROM result_tables ORDER BY position")
+        .expect("query");
+    let stored: Vec<(String, String, i64)> = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .expect("rows")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("stored rows");
+    assert_eq!(stored[0].0, "Office");
+    assert_eq!(stored[0].1, "snappy");
+    assert!((stored[0].2 as usize) * 3 < big.len(), "{} of {}", stored[0].2, big.len());
+    assert_eq!(stored[1], ("Office_UserEntity".to_string(), "identity".to_string(), 6));
+}
+
+#[test]
+fn tables_written_before_version_4_are_read_as_they_are() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let path = folder.path().join("v3.db");
+    {
+        let mut connection = Connection::open(&path).expect("create by hand");
+        schema::migrate(&mut connection, &schema::MIGRATIONS[..3]).expect("to 3");
+    }
+    let store = Store::open(&path).expect("upgrades");
+    let id = consented(&store, "Sales");
+    successful_run(&store, id, "v1", T0);
+    let connection = Connection::open(&path).expect("reopen by hand");
+    // A row as version 3 wrote it: no encoding column was there, so it reads as `identity`.
+    connection
+        .execute(
+            "UPDATE result_tables SET bytes = CAST('AccountId\nold\n' AS BLOB), encoding = 'identity'
+             WHERE position = 0",
+            [],
+        )
+        .expect("rewrite as version 3 would have");
+    let results = store.latest_results(id).expect("results").expect("published");
+    assert_eq!(results.tables[0].bytes, b"AccountId\nold\n");
+    connection
+        .execute("UPDATE result_tables SET encoding = 'zstd' WHERE position = 0", [])
+        .expect("unknown encoding");
+    let error = store.latest_results(id).expect_err("an encoding it does not know");
+    assert!(error.to_string().contains("stored as \"zstd\""), "{error}");
 }

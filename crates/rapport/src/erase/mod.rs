@@ -100,10 +100,7 @@ pub(crate) fn erase(
     threads: usize,
     now: i64,
 ) -> Result<EraseReport> {
-    let data_dir = match database.parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => folder,
-        _ => Path::new("."),
-    };
+    let data_dir = crate::runner::data_dir(database);
     let pseudonymizer = Pseudonymizer::new(&Key::load_or_create(data_dir)?);
     let pseudonym = pseudonymizer.address(address);
     let erasure = store.erase_address(&pseudonym, pseudonymizer.key_id(), now)?;
@@ -113,6 +110,8 @@ pub(crate) fn erase(
         ..EraseReport::default()
     };
     for id in erasure.enrichments {
+        // The kept mail state holds the pseudonym too; the recompute reads the erased ledger.
+        crate::runner::forget_kept_mail(data_dir, id)?;
         // Without published results nothing counts the person yet; the next run reads the
         // ledger as it is now.
         if store.latest_results(id)?.is_none() {

@@ -157,6 +157,8 @@ pub(crate) struct LedgerRead {
     pub(crate) files_read: u64,
     /// Mail and calendar files whose records came from the ledger without reading them.
     pub(crate) files_reused: u64,
+    /// Of those, mail files whose records the engine held already (its kept mail state).
+    pub(crate) files_kept: u64,
 }
 
 /// How mail files are cut into work units when they are read for the ledger.
@@ -240,6 +242,27 @@ pub(crate) fn read_sources_with_ledger(
     }
     let files_reused =
         plan_by_path.values().filter(|plan| matches!(plan, FilePlan::Reuse { .. })).count() as u64;
+    // The engine may hold the mail of files from an earlier run (its kept mail state): a file
+    // reused from the ledger whose segment it holds is neither decoded nor pushed again. A path
+    // named twice is pushed once and counted twice (see `Engine::set_mail_order`).
+    let erased_generation = erased.len();
+    let mut first_of_path: HashSet<&Path> = HashSet::new();
+    let mut files_kept = 0;
+    let pushes: Vec<bool> = mail_items
+        .iter()
+        .zip(&plans)
+        .map(|(item, plan)| {
+            let first = first_of_path.insert(item.path.as_path());
+            let held = match (plan, known.get(&item.path)) {
+                (FilePlan::Reuse { .. }, Some(row)) => {
+                    engine.has_mail_segment(&segment_key(row_stamp(row), key_id, erased_generation))
+                }
+                _ => false,
+            };
+            files_kept += u64::from(first && held);
+            first && !held
+        })
+        .collect();
 
     std::thread::scope(|scope| -> Result<LedgerRead> {
         let calendars = scope.spawn(|| {
@@ -255,17 +278,37 @@ pub(crate) fn read_sources_with_ledger(
                 cancel,
                 on_bytes,
             )?;
+            let keys = KeyParts { known: &known, jobs: &jobs, key_id, erased_generation };
             let healed = push_in_order(
                 engine,
                 ledger,
                 &erased,
                 &mail_items,
                 &plans,
+                &pushes,
                 &reads,
+                &keys,
                 threads,
                 cancel,
                 on_bytes,
             )?;
+            // The run counts every mail item's segment, in input order.
+            let order: Vec<String> = mail_items
+                .iter()
+                .zip(&plans)
+                .map(|(item, plan)| {
+                    match healed.iter().find(|(job, _)| job.item.path == item.path) {
+                        Some((job, read)) => {
+                            segment_key(job_stamp(job, read), key_id, erased_generation)
+                        }
+                        None => keys.of(item, *plan, &reads),
+                    }
+                })
+                .collect();
+            let order: Vec<&str> = order.iter().map(String::as_str).collect();
+            engine
+                .set_mail_order(&order)
+                .map_err(|key| anyhow!("the mail of {key} was not read (an internal error)"))?;
             Ok(Pushed { reads, healed })
         })();
         let calendars = match calendars.join() {
@@ -312,6 +355,7 @@ pub(crate) fn read_sources_with_ledger(
             update,
             files_read: jobs.len() as u64 + n_healed + calendars.files_read,
             files_reused: files_reused - n_healed.min(files_reused) + calendars.files_reused,
+            files_kept,
         })
     })
 }
@@ -323,6 +367,49 @@ enum FilePlan {
     Reuse { row: i64, mtime_ns: i64 },
     /// Read the file: the job with this index.
     Read { job: usize },
+}
+
+/// What names a mail file's records: its path, size, modification time and content hash.
+type Stamp<'a> = (&'a Path, u64, i64, u64);
+
+fn row_stamp(row: &LedgerFile) -> Stamp<'_> {
+    (&row.path, row.size, row.mtime_ns, row.content_hash)
+}
+
+fn job_stamp<'a>(job: &ReadJob<'a>, read: &FileRead) -> Stamp<'a> {
+    (&job.item.path, job.size, job.mtime_ns, read.content_hash)
+}
+
+/// The engine's segment key of a mail file's records: its stamp, the installation key and the
+/// number of erased addresses (an erase rewrites records without changing the file).
+pub(crate) fn segment_key(stamp: Stamp<'_>, key_id: i64, erased_generation: usize) -> String {
+    let (path, size, mtime_ns, content_hash) = stamp;
+    format!(
+        "{}\u{1f}{size}\u{1f}{mtime_ns}\u{1f}{content_hash:016x}\u{1f}{key_id}\u{1f}{erased_generation}",
+        path.display()
+    )
+}
+
+/// What the segment keys of one run are made from.
+struct KeyParts<'a> {
+    known: &'a HashMap<PathBuf, LedgerFile>,
+    jobs: &'a [ReadJob<'a>],
+    key_id: i64,
+    erased_generation: usize,
+}
+
+impl KeyParts<'_> {
+    /// The segment key of a mail item: from its ledger row when reused, from its read else.
+    fn of(&self, item: &SourceItem, plan: FilePlan, reads: &[FileRead]) -> String {
+        let stamp = match plan {
+            FilePlan::Reuse { .. } => self.known.get(&item.path).map(row_stamp),
+            FilePlan::Read { job } => {
+                self.jobs.get(job).zip(reads.get(job)).map(|(job, read)| job_stamp(job, read))
+            }
+        };
+        let stamp = stamp.unwrap_or((&item.path, item.len, 0, 0));
+        segment_key(stamp, self.key_id, self.erased_generation)
+    }
 }
 
 /// A mail file to read.
@@ -354,6 +441,8 @@ struct FileRead {
 
 /// What the decoder thread of [`push_in_order`] hands over, in input order.
 enum Decoded {
+    /// The records of mail item `item` follow.
+    Begin { item: usize },
     /// The records of one segment.
     Records(Vec<MailRecord>),
     /// A file reused from the ledger is done: its bytes count as read.
@@ -375,7 +464,9 @@ fn push_in_order<'a>(
     erased: &ErasedAddresses,
     mail_items: &[&'a SourceItem],
     plans: &[FilePlan],
+    pushes: &[bool],
     reads: &[FileRead],
+    keys: &KeyParts<'_>,
     threads: usize,
     cancel: &AtomicBool,
     on_bytes: &dyn Fn(u64),
@@ -385,13 +476,19 @@ fn push_in_order<'a>(
         // A few segments ahead are enough to keep both threads busy.
         let (sender, receiver) = mpsc::sync_channel::<Decoded>(4);
         scope.spawn(move || {
-            decode_in_order(ledger.store, mail_items, plans, reads, cancel, &sender)
+            decode_in_order(ledger.store, mail_items, plans, pushes, reads, cancel, &sender)
         });
         for decoded in receiver {
             if cancel.load(Ordering::Relaxed) {
                 return Err(rapport_ingest::error::Error::Cancelled.into());
             }
             match decoded {
+                Decoded::Begin { item } => {
+                    let (Some(source), Some(plan)) = (mail_items.get(item), plans.get(item)) else {
+                        bail!("a mail file was lost");
+                    };
+                    engine.begin_mail_segment(&keys.of(source, *plan, reads));
+                }
                 Decoded::Records(records) => {
                     records.into_iter().for_each(|record| engine.push_mail(record));
                 }
@@ -426,6 +523,11 @@ fn push_in_order<'a>(
                             item.path.display()
                         )
                     })?;
+                    engine.begin_mail_segment(&segment_key(
+                        job_stamp(&job, &read),
+                        keys.key_id,
+                        keys.erased_generation,
+                    ));
                     records.into_iter().for_each(|record| engine.push_mail(record));
                     healed.push((job, read));
                 }
@@ -445,12 +547,24 @@ fn decode_in_order(
     store: &Store,
     mail_items: &[&SourceItem],
     plans: &[FilePlan],
+    pushes: &[bool],
     reads: &[FileRead],
     cancel: &AtomicBool,
     sender: &mpsc::SyncSender<Decoded>,
 ) {
     for (index, (item, plan)) in mail_items.iter().zip(plans).enumerate() {
         if cancel.load(Ordering::Relaxed) {
+            return;
+        }
+        if !pushes.get(index).copied().unwrap_or(true) {
+            // Held by the engine already (or a repeat of an earlier item).
+            let n_bytes = if matches!(plan, FilePlan::Reuse { .. }) { item.len } else { 0 };
+            if sender.send(Decoded::Reused { n_bytes }).is_err() {
+                return;
+            }
+            continue;
+        }
+        if sender.send(Decoded::Begin { item: index }).is_err() {
             return;
         }
         let stored;

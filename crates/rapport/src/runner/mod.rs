@@ -10,20 +10,20 @@
 //! cancelled run leaves the last successful results (and the ledger) as they were.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow};
-use rapport_core::engine::{Engine, Enrichment, Options};
+use anyhow::{Context as _, Result, anyhow};
+use rapport_core::engine::{Engine, Enrichment, MailState, Options};
 use rapport_core::model::OrgUser;
 use rapport_core::output;
 use rapport_core::score::Weights;
 use rapport_ingest::customers;
 use rapport_store::ledger::LedgerUpdate;
 use rapport_store::pseudonym::{Key, Pseudonymizer};
-use rapport_store::{Enrichment as Stored, RunId, RunOutcome, Stage, Store, Table};
+use rapport_store::{Enrichment as Stored, EnrichmentId, RunId, RunOutcome, Stage, Store, Table};
 
 use crate::config;
 use crate::pipeline;
@@ -56,11 +56,7 @@ fn execute_with(
     as_of: i64,
     limits: pipeline::LedgerLimits,
 ) -> Result<RunStatusLine> {
-    // The installation key lives beside the database.
-    let data_dir = match database.parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => folder,
-        _ => Path::new("."),
-    };
+    let data_dir = data_dir(database);
     let setup = RunSetup { data_dir, threads, as_of, limits };
     store.start_run(run, config::now())?;
     let cancel = AtomicBool::new(false);
@@ -84,6 +80,13 @@ fn execute_with(
                 Some(&published.ledger),
                 now,
             )?;
+            // Only after the ledger it belongs with is committed; a crash before leaves the
+            // previous state, whose segments still name their files exactly.
+            if let Some(mail) = &published.mail
+                && let Err(error) = keep_mail(data_dir, enrichment.id, mail)
+            {
+                store.add_warning(run, &format!("{error:#}; the next run reads the ledger"))?;
+            }
             status
         }
         Err(error) if is_cancelled(&error) => {
@@ -109,11 +112,64 @@ pub(crate) struct RunStatusLine {
 }
 
 struct Published {
+    /// The engine's mail state, to keep for the next run; `None` when it did not change.
+    mail: Option<MailState>,
     summary: serde_json::Value,
     tables: Vec<Table>,
     detail: String,
     /// The ledger changes, written with the results.
     ledger: LedgerUpdate,
+}
+
+/// The folder of the database: the installation key and the kept mail states live there.
+pub(crate) fn data_dir(database: &Path) -> &Path {
+    match database.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    }
+}
+
+/// Where the mail state of `enrichment` is kept between runs: what its engine held after the
+/// last successful run (pseudonyms only, like the ledger), so that the next run pushes only the
+/// files that changed. Derived from the ledger, never the only copy of anything.
+fn kept_mail_path(data_dir: &Path, enrichment: EnrichmentId) -> PathBuf {
+    data_dir.join("kept").join(format!("enrichment-{}.mail", enrichment.0))
+}
+
+/// The kept mail state of `enrichment`, when there is a usable one.
+fn load_kept_mail(data_dir: &Path, enrichment: EnrichmentId) -> Result<Option<MailState>> {
+    let path = kept_mail_path(data_dir, enrichment);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(anyhow!("could not read {}: {error}", path.display())),
+    };
+    MailState::load(&bytes).map(Some).map_err(|error| anyhow!("{}: {error}", path.display()))
+}
+
+/// Writes the mail state whole or not at all (a temporary file renamed over the old one), or
+/// removes the old one when the state holds too much that no run uses any more.
+fn keep_mail(data_dir: &Path, enrichment: EnrichmentId, mail: &MailState) -> Result<()> {
+    let path = kept_mail_path(data_dir, enrichment);
+    // Ids of files that changed or went away stay interned; past this, start afresh from the
+    // ledger rather than carry them on.
+    if mail.n_message_ids() > 3 * mail.n_copies() + 1_024 {
+        return forget_kept_mail(data_dir, enrichment);
+    }
+    let mut image = Vec::new();
+    mail.save(&mut image);
+    crate::write::write_file_whole(&path, &image)
+        .with_context(|| format!("could not keep the mail state in {}", path.display()))
+}
+
+/// Removes the kept mail state of `enrichment` (after an erase, or when it is deleted).
+pub(crate) fn forget_kept_mail(data_dir: &Path, enrichment: EnrichmentId) -> Result<()> {
+    let path = kept_mail_path(data_dir, enrichment);
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(anyhow!("could not remove {}: {error}", path.display())),
+    }
 }
 
 /// What a run needs besides the enrichment.
@@ -251,6 +307,11 @@ fn run_stages(
         contact.email = pseudonymizer.address(&contact.email);
     }
     let mut engine = Engine::new(users, customers.accounts, contacts, options)?;
+    match load_kept_mail(setup.data_dir, enrichment.id) {
+        Ok(Some(mail)) => engine.restore_mail(mail),
+        Ok(None) => {}
+        Err(error) => store.add_warning(run, &format!("{error:#}; the ledger is read instead"))?,
+    }
     stage(store, run, Stage::ResolveUsers, 1, 1)?;
     check_cancel(cancel)?;
     start_stage(store, run, Stage::ReadSources, 0, cancel)?;
@@ -296,7 +357,7 @@ fn run_stages(
     for step in [Stage::Deduplicate, Stage::ResolveAccounts, Stage::Aggregate, Stage::Score] {
         start_stage(store, run, step, 1, cancel)?;
     }
-    let mut enrichment_result = engine.finish();
+    let (mut enrichment_result, mail) = engine.finish_keeping_mail();
     enrichment_result.summary.files_ignored = read.stats.files_ignored;
     for user in &mut enrichment_result.users {
         if let Some(real) = real_user_address.get(&user.email) {
@@ -311,21 +372,41 @@ fn run_stages(
 
     start_stage(store, run, Stage::Publish, 1, cancel)?;
     let mut published = publish(&settings.output_table, &enrichment_result, read.update)?;
+    // The kept image is rewritten only when it is missing or a twentieth of it changed: until
+    // then the few files that changed come from the ledger, which is cheaper than rewriting it.
+    let rewrite = !mail.was_loaded() || mail.churn().saturating_mul(20) > mail.n_copies();
+    published.mail = rewrite.then_some(mail);
     // How much the ledger saved: run history shows whether refreshes are incremental.
     if let Some(summary) = published.summary.as_object_mut() {
         summary.insert("ledger_files_read".into(), read.files_read.into());
         summary.insert("ledger_files_reused".into(), read.files_reused.into());
+        summary.insert("ledger_files_kept".into(), read.files_kept.into());
     }
     Ok(published)
 }
 
 fn publish(table: &str, enrichment: &Enrichment, ledger: LedgerUpdate) -> Result<Published> {
-    let mut rows = Vec::new();
-    output::write_rows_csv(&enrichment.rows, &mut rows)?;
-    let mut users = Vec::new();
-    output::write_users_csv(&enrichment.users, &mut users)?;
-    let mut explanations = Vec::new();
-    output::write_explanations_csv(&enrichment.explanations, &mut explanations)?;
+    // The explanations are the biggest table by far: written beside the others.
+    let (written, explanations) = std::thread::scope(|scope| {
+        let explanations = scope.spawn(|| {
+            let mut explanations = Vec::new();
+            output::write_explanations_csv(&enrichment.explanations, &mut explanations)
+                .map(|()| explanations)
+        });
+        let written = (|| -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+            let mut rows = Vec::new();
+            output::write_rows_csv(&enrichment.rows, &mut rows)?;
+            let mut users = Vec::new();
+            output::write_users_csv(&enrichment.users, &mut users)?;
+            Ok((rows, users))
+        })();
+        (written, explanations.join())
+    });
+    let (rows, users) = written?;
+    let explanations = match explanations {
+        Ok(explanations) => explanations?,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
     let summary = output::summary_json(&enrichment.summary);
     let csv = |name: String, bytes: Vec<u8>| Table { name, format: "csv".into(), bytes };
     let tables = vec![
@@ -341,7 +422,7 @@ fn publish(table: &str, enrichment: &Enrichment, ledger: LedgerUpdate) -> Result
         enrichment.summary.meetings_processed,
         enrichment.summary.days_covered
     );
-    Ok(Published { summary, tables, detail, ledger })
+    Ok(Published { mail: None, summary, tables, detail, ledger })
 }
 
 #[cfg(test)]

@@ -201,6 +201,9 @@ fn a_second_run_reads_no_mail_file_and_publishes_the_same_tables() {
 
     let second = fixture.run();
     assert_eq!(counters(&second), (0, 3));
+    // The engine kept their records: not even the ledger was decoded.
+    assert_eq!(first.summary["ledger_files_kept"], 0);
+    assert_eq!(second.summary["ledger_files_kept"], 3);
     assert_eq!(tables(&second), tables(&first));
     let mut first_summary = first.summary.clone();
     let mut second_summary = second.summary.clone();
@@ -208,6 +211,7 @@ fn a_second_run_reads_no_mail_file_and_publishes_the_same_tables() {
         let object = summary.as_object_mut().expect("object");
         object.remove("ledger_files_read");
         object.remove("ledger_files_reused");
+        object.remove("ledger_files_kept");
     }
     assert_eq!(first_summary, second_summary);
 }
@@ -229,6 +233,7 @@ fn one_new_file_is_read_alone_and_gives_the_tables_of_a_full_run() {
     );
     let incremental = fixture.run();
     assert_eq!(counters(&incremental), (1, 3));
+    assert_eq!(incremental.summary["ledger_files_kept"], 3);
 
     // The same sources in a fresh installation (new database, new key): a full run.
     let fresh = Fixture::new();
@@ -407,6 +412,45 @@ fn a_deleted_enrichment_leaves_no_ledger_behind() {
     assert_eq!(counters(&again.run()), (3, 0));
 }
 
+#[test]
+fn a_damaged_kept_mail_state_is_set_aside_with_a_warning_and_the_ledger_is_read() {
+    let fixture = Fixture::new();
+    fill(&fixture);
+    let first = fixture.run();
+    let kept = fixture.path("data/kept/enrichment-1.mail");
+    let mut image = fs::read(&kept).expect("the first run keeps its mail state");
+    let middle = image.len() / 2;
+    image[middle] ^= 1;
+    fs::write(&kept, &image).expect("damage");
+
+    let second = fixture.run();
+    assert_eq!(counters(&second), (0, 3));
+    assert_eq!(second.summary["ledger_files_kept"], 0);
+    assert_eq!(tables(&second), tables(&first));
+    let runs = fixture.store.runs(fixture.id).expect("runs");
+    let warnings = &runs.first().expect("a run").warnings;
+    assert!(
+        warnings.iter().any(|warning| warning.contains("checksum mismatch")
+            && warning.contains("the ledger is read instead")),
+        "{warnings:?}"
+    );
+    // The run kept a good state again.
+    assert_eq!(fixture.run().summary["ledger_files_kept"], 3);
+}
+
+#[test]
+fn deleting_an_enrichment_removes_its_kept_mail_state() {
+    let fixture = Fixture::new();
+    fill(&fixture);
+    fixture.run();
+    let kept = fixture.path("data/kept/enrichment-1.mail");
+    assert!(kept.exists());
+    crate::runner::forget_kept_mail(&fixture.path("data"), fixture.id).expect("forget");
+    assert!(!kept.exists());
+    // Forgetting twice is fine.
+    crate::runner::forget_kept_mail(&fixture.path("data"), fixture.id).expect("forget again");
+}
+
 /// The part of a golden case's `case.toml` these tests read.
 #[derive(Deserialize)]
 struct CaseFile {
@@ -517,6 +561,9 @@ fn a_ledger_row_that_cannot_be_decoded_is_replaced_by_reading_its_file() {
         tables: first.tables.clone(),
     };
     fixture.store.finish_run_with_ledger(run, outcome, Some(&damage), T).expect("finish");
+    // Without a kept mail state, which would spare the run the damaged row.
+    crate::runner::forget_kept_mail(&fixture.folder.path().join("data"), fixture.id)
+        .expect("forget");
 
     let healed = fixture.run();
     assert_eq!(counters(&healed), (1, 2));
@@ -606,6 +653,7 @@ fn summary_without_counters(results: &Results) -> serde_json::Value {
     let object = summary.as_object_mut().expect("object");
     object.remove("ledger_files_read");
     object.remove("ledger_files_reused");
+    object.remove("ledger_files_kept");
     summary
 }
 
@@ -764,6 +812,9 @@ fn a_calendar_row_that_cannot_be_decoded_is_replaced_by_reading_its_file() {
         tables: first.tables.clone(),
     };
     fixture.store.finish_run_with_ledger(run, outcome, Some(&damage), T).expect("finish");
+    // Without a kept mail state, which would spare the run the damaged row.
+    crate::runner::forget_kept_mail(&fixture.folder.path().join("data"), fixture.id)
+        .expect("forget");
 
     let healed = fixture.run();
     assert_eq!(counters(&healed), (1, 5));
