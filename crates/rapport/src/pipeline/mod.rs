@@ -207,13 +207,6 @@ pub(crate) fn read_sources_with_ledger(
     let mail_items: Vec<&SourceItem> =
         walk.items.iter().filter(|item| item.kind != SourceKind::Calendar).collect();
     on_start(mail_items.iter().map(|item| item.len).sum());
-    let expected_emails: u64 = mail_items
-        .iter()
-        .map(|item| {
-            known.get(&item.path).map_or(item.len / BYTES_PER_MESSAGE_GUESS, |row| row.n_records)
-        })
-        .sum();
-    engine.reserve_emails(usize::try_from(expected_emails).unwrap_or(usize::MAX));
 
     // Decide per distinct path: reuse its row, or read it. A path named twice (overlapping
     // sources) is decided once and pushed twice, as a full read would push it.
@@ -263,6 +256,16 @@ pub(crate) fn read_sources_with_ledger(
             first && !held
         })
         .collect();
+    // Room for what will be pushed (not for what the engine holds already).
+    let expected_emails: u64 = mail_items
+        .iter()
+        .zip(&pushes)
+        .filter(|(_, pushed)| **pushed)
+        .map(|(item, _)| {
+            known.get(&item.path).map_or(item.len / BYTES_PER_MESSAGE_GUESS, |row| row.n_records)
+        })
+        .sum();
+    engine.reserve_emails(usize::try_from(expected_emails).unwrap_or(usize::MAX));
 
     std::thread::scope(|scope| -> Result<LedgerRead> {
         let calendars = scope.spawn(|| {
