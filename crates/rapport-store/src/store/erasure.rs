@@ -50,6 +50,45 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Deletes every results version of `id` but the latest, with `secure_delete` on and the
+    /// write-ahead log checkpointed: after an erase, the earlier versions still counted the
+    /// erased person. Returns how many versions were deleted. Run history (the summaries) stays.
+    pub fn drop_earlier_results(&self, id: EnrichmentId) -> Result<u64, Error> {
+        let context = "could not delete the earlier results";
+        let mut connection = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let outcome = (|| {
+            let previous: i64 = connection
+                .query_row("PRAGMA secure_delete", [], |row| row.get(0))
+                .map_err(sql(context))?;
+            connection.pragma_update(None, "secure_delete", 1).map_err(sql(context))?;
+            let deleted = (|| {
+                let transaction = connection
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql(context))?;
+                let deleted = transaction
+                    .execute(
+                        "DELETE FROM result_versions WHERE enrichment_id = ?1
+                         AND version < (SELECT max(version) FROM result_versions
+                                        WHERE enrichment_id = ?1)",
+                        [id.0],
+                    )
+                    .map_err(sql(context))?;
+                transaction.commit().map_err(sql(context))?;
+                Ok::<u64, Error>(deleted as u64)
+            })();
+            if deleted.is_ok() {
+                checkpoint(&connection);
+            }
+            let restored = connection.pragma_update(None, "secure_delete", previous);
+            let deleted = deleted?;
+            restored.map_err(sql(context))?;
+            Ok(deleted)
+        })();
+        outcome.map_err(|error| classify(&self.database, error))
+    }
+}
+
 /// The transaction of [`Store::erase_address`].
 fn erase_in(
     connection: &mut Connection,

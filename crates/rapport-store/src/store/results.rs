@@ -62,6 +62,24 @@ impl Store {
         })
     }
 
+    /// The results versions of the enrichment whose tables are kept, oldest first.
+    pub fn kept_versions(&self, id: EnrichmentId) -> Result<Vec<i64>, Error> {
+        let context = "could not read the results versions";
+        self.read(context, |transaction| {
+            let mut statement = transaction
+                .prepare_cached(
+                    "SELECT version FROM result_versions WHERE enrichment_id = ?1 ORDER BY version",
+                )
+                .map_err(sql(context))?;
+            let versions = statement
+                .query_map([id.0], |row| row.get(0))
+                .map_err(sql(context))?
+                .collect::<Result<Vec<i64>, _>>()
+                .map_err(sql(context))?;
+            Ok(versions)
+        })
+    }
+
     /// The summaries of the enrichment's successful runs, oldest first: what "enriched customers
     /// over time" and "days of data" are charted from. Kept for every run, also when its tables
     /// are no longer.

@@ -162,7 +162,11 @@ fn recompute(
         let line = runner::execute(store, database, &enrichment, run, threads, now)
             .map_err(|error| not_recomputed(format!("{error:#}")))?;
         return if line.status == "Successful" {
-            Ok(())
+            // The versions before this one still counted the person (without naming them).
+            store
+                .drop_earlier_results(id)
+                .map(|_| ())
+                .map_err(|error| not_recomputed(format!("{error:#}")))
         } else {
             Err(not_recomputed(format!("run {run} ended {}: {}", line.status, line.detail)))
         };

@@ -147,6 +147,9 @@ fn an_account_enriched_only_through_the_erased_address_is_no_longer_enriched() {
     );
     let after = fixture.results();
     assert_eq!(after.version, 2);
+    // Version 1 counted the person: it is gone, its summary stays in the history.
+    assert_eq!(fixture.store.kept_versions(fixture.id).expect("versions"), vec![2]);
+    assert_eq!(fixture.store.history(fixture.id).expect("history").len(), 2);
     assert_eq!(accounts(&after), vec!["ACC-T".to_owned()]);
     // Recomputed from the ledger: no source file was read again.
     assert_eq!(ledger_counters(&after), (0, 2));
