@@ -22,7 +22,7 @@ const REPLACED: &str = "\u{0}replaced";
 const COPY_BYTES: usize = 8 + 5 * 4 + 1;
 
 /// The first bytes of a saved mail state; the last byte is the format version.
-const MAGIC: [u8; 8] = *b"RPMAIL\x00\x01";
+const MAGIC: [u8; 8] = *b"RPMAIL\x00\x02";
 
 /// One source's part of the mail state: its copies and what it skipped.
 #[derive(Clone, Debug)]
@@ -36,6 +36,9 @@ struct Segment {
     emails_seen: u64,
     unparseable: u64,
     invalid_date: u64,
+    /// Copies the source's ledger row no longer holds: sent before a window that has moved on,
+    /// so `outside_window` at every run (metrics §6 counts them as if they were read).
+    trimmed: u64,
 }
 
 /// Why a saved mail state cannot be used.
@@ -112,8 +115,19 @@ impl MailState {
             emails_seen: 0,
             unparseable: 0,
             invalid_date: 0,
+            trimmed: 0,
         });
         self.current = Some(self.segments.len() - 1);
+    }
+
+    /// Counts `n` copies of the current segment that were dropped from its source's ledger row
+    /// because they were sent before an earlier window: seen, and outside the window.
+    pub(super) fn count_trimmed(&mut self, n: u64) {
+        let index = self.current_segment();
+        if let Some(segment) = self.segments.get_mut(index) {
+            segment.emails_seen += n;
+            segment.trimmed += n;
+        }
     }
 
     /// True when a segment named `key` is held (loaded or pushed).
@@ -311,6 +325,7 @@ impl MailState {
             prepared.emails_seen += segment.emails_seen;
             prepared.skipped.add_n(SkipReason::Unparseable, segment.unparseable);
             prepared.skipped.add_n(SkipReason::InvalidDate, segment.invalid_date);
+            prepared.skipped.add_n(SkipReason::OutsideWindow, segment.trimmed);
             let copies = self.copies.get(segment.start as usize..segment.end as usize);
             for (copy_index, copy) in (segment.start..).zip(copies.unwrap_or_default()) {
                 if !window.contains(copy.sent) {
@@ -435,7 +450,9 @@ impl MailState {
             for value in [segment.start, segment.end] {
                 put_u32(out, value);
             }
-            for value in [segment.emails_seen, segment.unparseable, segment.invalid_date] {
+            for value in
+                [segment.emails_seen, segment.unparseable, segment.invalid_date, segment.trimmed]
+            {
                 put_u64(out, value);
             }
         }
@@ -577,6 +594,7 @@ impl MailState {
                 emails_seen: reader.u64()?,
                 unparseable: reader.u64()?,
                 invalid_date: reader.u64()?,
+                trimmed: reader.u64()?,
             });
         }
         if reader.at != bytes.len() {

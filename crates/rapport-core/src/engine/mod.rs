@@ -321,6 +321,13 @@ impl Engine {
         self.mail.begin_segment(key);
     }
 
+    /// Counts `n` mail copies of the current segment that its source's kept records no longer
+    /// hold because they were sent before an earlier window (a trimmed ledger row): they are
+    /// seen and `outside_window`, as a full read would count them.
+    pub fn count_trimmed_mail(&mut self, n: u64) {
+        self.mail.count_trimmed(n);
+    }
+
     /// True when the mail segment `key` is held (pushed, or restored from an earlier run).
     pub fn has_mail_segment(&self, key: &str) -> bool {
         self.mail.has_segment(key)

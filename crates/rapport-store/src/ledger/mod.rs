@@ -52,6 +52,14 @@ pub struct LedgerFile {
     pub key_id: i64,
     /// How many mail records (copies and unparseable markers) it holds.
     pub n_records: u64,
+    /// The window start its copies sent earlier were dropped at ([`trim`]); `i64::MIN` when
+    /// none was dropped. A run whose window starts earlier reads the file again.
+    pub trimmed_before: i64,
+    /// How many copies were dropped (each is `outside_window` at every later run).
+    pub n_trimmed: u64,
+    /// The earliest sent time of its copies ([`NO_DATED_RECORD`] when none has one); `None`
+    /// when not known (rows written before schema version 5, and calendar rows).
+    pub oldest_sent: Option<i64>,
 }
 
 /// One change to an enrichment's ledger.
@@ -71,6 +79,18 @@ pub enum LedgerChange {
         n_records: u64,
         /// The records: a BLOB made of [`new_blob`] and [`encode_segment`].
         records: Vec<u8>,
+        /// [`oldest_sent`] of the records (`None` for a calendar file).
+        oldest_sent: Option<i64>,
+    },
+    /// The file's copies sent before `trimmed_before` were dropped (see [`trim`]); matched by
+    /// path, after any `Upsert` of the same run.
+    Trim {
+        /// The file's path.
+        path: PathBuf,
+        /// The window start the copies were dropped at.
+        trimmed_before: i64,
+        /// What is left.
+        trimmed: Trimmed,
     },
     /// The file was touched but its content hash is unchanged: only its size and modification
     /// time move, the records stay.
@@ -213,6 +233,55 @@ fn intern<'a>(
     *string_index.entry(text).or_insert_with(|| {
         strings.push(text);
         strings.len() as u64 - 1
+    })
+}
+
+/// The earliest sent time of `records`, or [`NO_DATED_RECORD`] when none has one.
+pub fn oldest_sent(records: &[MailRecord]) -> i64 {
+    records
+        .iter()
+        .filter_map(|record| match record {
+            MailRecord::Email(copy) => copy.sent,
+            MailRecord::Unparseable => None,
+        })
+        .min()
+        .unwrap_or(NO_DATED_RECORD)
+}
+
+/// What [`oldest_sent`] gives for records none of which has a sent time.
+pub const NO_DATED_RECORD: i64 = i64::MAX;
+
+/// A mail BLOB without the copies sent before an instant: what a ledger row keeps once the
+/// window has moved past them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trimmed {
+    /// The BLOB that is left (one segment).
+    pub records: Vec<u8>,
+    /// The records it holds.
+    pub n_records: u64,
+    /// The copies dropped (a caller trimming kept records adds those dropped before: a `Trim`
+    /// change carries the row's total).
+    pub n_trimmed: u64,
+    /// The earliest sent time left, or [`NO_DATED_RECORD`].
+    pub oldest_sent: i64,
+}
+
+/// Drops the copies of `blob` sent before `before` (copies without a sent time and unparseable
+/// markers stay: they are counted at every run).
+pub fn trim(blob: &[u8], before: i64) -> Result<Trimmed, DecodeError> {
+    let mut records = decode(blob)?;
+    let n_before = records.len();
+    records.retain(|record| match record {
+        MailRecord::Email(copy) => copy.sent.is_none_or(|sent| sent >= before),
+        MailRecord::Unparseable => true,
+    });
+    let mut out = new_blob();
+    encode_segment(&records, &mut out);
+    Ok(Trimmed {
+        n_records: records.len() as u64,
+        n_trimmed: (n_before - records.len()) as u64,
+        oldest_sent: oldest_sent(&records),
+        records: out,
     })
 }
 

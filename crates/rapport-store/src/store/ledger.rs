@@ -22,7 +22,8 @@ impl Store {
             load_enrichment(transaction, id)?;
             let mut statement = transaction
                 .prepare_cached(
-                    "SELECT id, path, size, mtime_ns, content_hash, key_id, n_records
+                    "SELECT id, path, size, mtime_ns, content_hash, key_id, n_records,
+                            trimmed_before, n_trimmed, oldest_sent
                      FROM ledger_files WHERE enrichment_id = ?1 ORDER BY id",
                 )
                 .map_err(sql(context))?;
@@ -37,6 +38,9 @@ impl Store {
                         content_hash: row.get::<_, i64>(4)? as u64,
                         key_id: row.get(5)?,
                         n_records: from_sql_integer(row.get(6)?),
+                        trimmed_before: row.get(7)?,
+                        n_trimmed: from_sql_integer(row.get(8)?),
+                        oldest_sent: row.get(9)?,
                     })
                 })
                 .map_err(sql(context))?
@@ -74,7 +78,15 @@ pub(crate) fn apply_ledger(
     let mut erased = None;
     for change in &ledger.changes {
         match change {
-            LedgerChange::Upsert { path, size, mtime_ns, content_hash, n_records, records } => {
+            LedgerChange::Upsert {
+                path,
+                size,
+                mtime_ns,
+                content_hash,
+                n_records,
+                records,
+                oldest_sent,
+            } => {
                 let erased = match &mut erased {
                     Some(erased) => erased,
                     None => erased.insert(erased_addresses(transaction, ledger.key_id)?),
@@ -87,12 +99,14 @@ pub(crate) fn apply_ledger(
                     .prepare_cached(
                         "INSERT INTO ledger_files
                              (enrichment_id, path, size, mtime_ns, content_hash, key_id, n_records,
-                              records)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                              records, oldest_sent)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                          ON CONFLICT (enrichment_id, path) DO UPDATE SET
                              size = excluded.size, mtime_ns = excluded.mtime_ns,
                              content_hash = excluded.content_hash, key_id = excluded.key_id,
-                             n_records = excluded.n_records, records = excluded.records",
+                             n_records = excluded.n_records, records = excluded.records,
+                             oldest_sent = excluded.oldest_sent,
+                             trimmed_before = -9223372036854775808, n_trimmed = 0",
                     )
                     .and_then(|mut statement| {
                         statement.execute(params![
@@ -104,6 +118,7 @@ pub(crate) fn apply_ledger(
                             ledger.key_id,
                             to_sql_integer(*n_records),
                             records,
+                            oldest_sent,
                         ])
                     })
                     .map_err(sql(context))?;
@@ -120,6 +135,32 @@ pub(crate) fn apply_ledger(
                             enrichment.0,
                             to_sql_integer(*size),
                             mtime_ns
+                        ])
+                    })
+                    .map_err(sql(context))?;
+            }
+            LedgerChange::Trim { path, trimmed_before, trimmed } => {
+                let erased = match &mut erased {
+                    Some(erased) => erased,
+                    None => erased.insert(erased_addresses(transaction, ledger.key_id)?),
+                };
+                let rewritten = erased.blob(&trimmed.records).ok().flatten();
+                let records = rewritten.as_deref().unwrap_or(&trimmed.records);
+                transaction
+                    .prepare_cached(
+                        "UPDATE ledger_files SET records = ?3, n_records = ?4, oldest_sent = ?5,
+                             trimmed_before = ?6, n_trimmed = ?7
+                         WHERE enrichment_id = ?1 AND path = ?2",
+                    )
+                    .and_then(|mut statement| {
+                        statement.execute(params![
+                            enrichment.0,
+                            path_bytes(path),
+                            records,
+                            to_sql_integer(trimmed.n_records),
+                            trimmed.oldest_sent,
+                            trimmed_before,
+                            to_sql_integer(trimmed.n_trimmed),
                         ])
                     })
                     .map_err(sql(context))?;

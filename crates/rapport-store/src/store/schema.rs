@@ -10,11 +10,11 @@ use crate::error::Error;
 use crate::store::sql;
 
 /// The schema version this build creates and reads: the number of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The migrations, in order: entry `i` upgrades version `i` to `i + 1`. Never edit a published
 /// entry; append a new one.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 const _: () = assert!(SCHEMA_VERSION as usize == MIGRATIONS.len());
 
@@ -137,6 +137,16 @@ CREATE TABLE erased_addresses (
 /// CSV shrinks about fourfold, which is what a publish writes and a reader reads).
 const V4: &str = "
 ALTER TABLE result_tables ADD COLUMN encoding TEXT NOT NULL DEFAULT 'identity';
+";
+
+/// Version 5: the ledger is trimmed to the window. `trimmed_before` is the window start the
+/// row's copies sent earlier were dropped at (the smallest integer when none was), `n_trimmed`
+/// how many were, `oldest_sent` the earliest sent time left (NULL when unknown: rows of earlier
+/// versions, and calendar rows).
+const V5: &str = "
+ALTER TABLE ledger_files ADD COLUMN trimmed_before INTEGER NOT NULL DEFAULT -9223372036854775808;
+ALTER TABLE ledger_files ADD COLUMN n_trimmed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ledger_files ADD COLUMN oldest_sent INTEGER;
 ";
 
 /// Brings the database to the version `migrations.len()`, applying the missing migrations in one

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::config::{EnrichmentConfig, Frequency};
 use crate::enrichment::EnrichmentId;
 use crate::error::Error;
-use crate::ledger::{LedgerChange, LedgerFile, LedgerUpdate};
+use crate::ledger::{self, LedgerChange, LedgerFile, LedgerUpdate};
 use crate::results::Table;
 use crate::run::{QueueOutcome, RunId, RunOutcome, RunStatus, Stage, StageProgress, Trigger};
 use crate::store::{Store, schema};
@@ -838,7 +838,7 @@ fn a_newer_database_is_refused() {
     assert!(matches!(error, Error::NewerSchema { found: 999, supported: crate::SCHEMA_VERSION }));
     assert_eq!(
         error.to_string(),
-        "the database schema is version 999, newer than version 4 that this rapport supports: use a newer rapport"
+        "the database schema is version 999, newer than version 5 that this rapport supports: use a newer rapport"
     );
     assert!(matches!(Store::open_read_only(&path), Err(Error::NewerSchema { found: 999, .. })));
     // Nothing was written to it.
@@ -877,7 +877,7 @@ fn a_read_only_database_gives_a_clear_error_and_keeps_the_results() {
     let error = Store::open_read_only(&old).err().expect("refused");
     assert_eq!(
         error.to_string(),
-        "the database schema is version 0, older than version 4: open it once with write access to upgrade it"
+        "the database schema is version 0, older than version 5: open it once with write access to upgrade it"
     );
 }
 
@@ -1006,6 +1006,7 @@ fn upsert(path: &str, mtime_ns: i64, records: &[u8]) -> LedgerChange {
         content_hash: u64::MAX - 1,
         n_records: 2,
         records: records.to_vec(),
+        oldest_sent: Some(1_000),
     }
 }
 
@@ -1068,6 +1069,9 @@ fn the_ledger_is_written_with_the_results_and_only_then() {
             content_hash: u64::MAX - 1,
             key_id: 42,
             n_records: 2,
+            trimmed_before: i64::MIN,
+            n_trimmed: 0,
+            oldest_sent: Some(1_000),
         })
     );
     assert_eq!(
@@ -1150,6 +1154,7 @@ fn paths_that_are_not_utf8_are_kept_exactly() {
         content_hash: 0,
         n_records: 0,
         records: Vec::new(),
+        oldest_sent: None,
     };
     run_with_ledger(&store, id, vec![change], published_outcome("v1"), T0);
     let files = store.ledger_files(id).expect("ledger");
@@ -1423,4 +1428,53 @@ fn tables_written_before_version_4_are_read_as_they_are() {
         .expect("unknown encoding");
     let error = store.latest_results(id).expect_err("an encoding it does not know");
     assert!(error.to_string().contains("stored as \"zstd\""), "{error}");
+}
+
+#[test]
+fn a_trimmed_row_keeps_what_is_left_and_counts_what_was_dropped() {
+    use rapport_core::model::{EmailCopy, MailRecord};
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    let copy = |sent: Option<i64>| {
+        MailRecord::Email(EmailCopy {
+            sent,
+            sender: Some("pa@x.example".into()),
+            ..EmailCopy::default()
+        })
+    };
+    let records =
+        vec![copy(Some(100)), MailRecord::Unparseable, copy(Some(300)), copy(None), copy(Some(50))];
+    let mut blob = ledger::new_blob();
+    ledger::encode_segment(&records, &mut blob);
+    assert_eq!(ledger::oldest_sent(&records), 50);
+    let mut change = upsert("/mail/a.mbox", 1, &blob);
+    if let LedgerChange::Upsert { oldest_sent, n_records, .. } = &mut change {
+        *oldest_sent = Some(50);
+        *n_records = 5;
+    }
+    let trimmed = ledger::trim(&blob, 200).expect("trim");
+    assert_eq!(trimmed.n_trimmed, 2);
+    assert_eq!(trimmed.n_records, 3);
+    assert_eq!(trimmed.oldest_sent, 300);
+    assert_eq!(
+        ledger::decode(&trimmed.records).expect("decode"),
+        vec![MailRecord::Unparseable, copy(Some(300)), copy(None)]
+    );
+    let trim =
+        LedgerChange::Trim { path: PathBuf::from("/mail/a.mbox"), trimmed_before: 200, trimmed };
+    run_with_ledger(&store, id, vec![change.clone(), trim], published_outcome("v1"), T0);
+    let file = store.ledger_files(id).expect("ledger").remove(0);
+    assert_eq!(
+        (file.trimmed_before, file.n_trimmed, file.n_records, file.oldest_sent),
+        (200, 2, 3, Some(300))
+    );
+
+    // Read again (an Upsert): nothing is trimmed any more.
+    run_with_ledger(&store, id, vec![change], published_outcome("v2"), T0 + HOUR);
+    let file = store.ledger_files(id).expect("ledger").remove(0);
+    assert_eq!(
+        (file.trimmed_before, file.n_trimmed, file.n_records, file.oldest_sent),
+        (i64::MIN, 0, 5, Some(50))
+    );
+    assert_eq!(ledger::trim(&[9], 0), Err(ledger::DecodeError::Format { found: Some(9) }));
 }

@@ -222,7 +222,13 @@ pub(crate) fn read_sources_with_ledger(
         let (size, mtime_ns) = file_stamp(&item.path)?;
         let previous = known.get(&item.path);
         let plan = match previous {
-            Some(row) if row.key_id == key_id && row.size == size && row.mtime_ns == mtime_ns => {
+            // A row trimmed at a later window start than this run's lacks copies it counts.
+            Some(row)
+                if row.key_id == key_id
+                    && row.size == size
+                    && row.mtime_ns == mtime_ns
+                    && row.trimmed_before <= window.start =>
+            {
                 FilePlan::Reuse { row: row.id, mtime_ns }
             }
             _ => {
@@ -319,11 +325,20 @@ pub(crate) fn read_sources_with_ledger(
             Err(panic) => std::panic::resume_unwind(panic),
         };
         let Pushed { reads, healed } = pushed?;
+        let n_healed = healed.len() as u64;
         let calendars = calendars?;
         engine.push_meetings(calendars.meeting_copies, calendars.skips);
 
         let mut update = LedgerUpdate { key_id, changes: Vec::new() };
-        let n_healed = healed.len() as u64;
+        let trims = trim_mail_rows(
+            ledger.store,
+            &mail_items,
+            &plans,
+            &known,
+            &reads,
+            &healed,
+            window.start,
+        )?;
         for (job, read) in jobs.iter().copied().zip(reads).chain(healed) {
             update.changes.push(match job.previous {
                 Some(row)
@@ -340,9 +355,12 @@ pub(crate) fn read_sources_with_ledger(
                     content_hash: read.content_hash,
                     n_records: read.n_records,
                     records: read.blob,
+                    oldest_sent: Some(read.oldest_sent),
                 },
             });
         }
+        // After the upserts: a trim names its row by path.
+        update.changes.extend(trims);
         update.changes.extend(calendars.changes);
         // Mail and calendar rows live side by side: a row is gone when no source item names it.
         let walked: HashSet<&Path> = walk.items.iter().map(|item| item.path.as_path()).collect();
@@ -363,6 +381,65 @@ pub(crate) fn read_sources_with_ledger(
     })
 }
 
+/// The ledger's trim to the window (metrics §7: kept activity is trimmed to the window): every
+/// mail file whose kept copies include some sent before `window_start` gets a `Trim` change
+/// that drops them. Those copies are `outside_window` at this run and at every later one (a
+/// window only moves forward; a run whose window starts earlier reads the file again), so the
+/// counts stay those of a full read. Rows written before the ledger knew its oldest copy are
+/// decoded once to find out.
+#[allow(clippy::too_many_arguments)]
+fn trim_mail_rows(
+    store: &Store,
+    mail_items: &[&SourceItem],
+    plans: &[FilePlan],
+    known: &HashMap<PathBuf, LedgerFile>,
+    reads: &[FileRead],
+    healed: &[(ReadJob<'_>, FileRead)],
+    window_start: i64,
+) -> Result<Vec<LedgerChange>> {
+    let mut changes = Vec::new();
+    let mut done: HashSet<&Path> = HashSet::new();
+    for (item, plan) in mail_items.iter().zip(plans) {
+        if !done.insert(item.path.as_path()) {
+            continue;
+        }
+        let healed_read = healed.iter().find(|(job, _)| job.item.path == item.path);
+        let read = match (plan, healed_read) {
+            (_, Some((_, read))) => Some(read),
+            (FilePlan::Read { job }, None) => reads.get(*job),
+            (FilePlan::Reuse { .. }, None) => None,
+        };
+        let trimmed = match (read, plan, known.get(&item.path)) {
+            // Read now: the copies are all there.
+            (Some(read), _, _) => {
+                if read.oldest_sent >= window_start {
+                    continue;
+                }
+                ledger::trim(&read.blob, window_start).ok()
+            }
+            // Kept: copies dropped before stay counted.
+            (None, FilePlan::Reuse { row, .. }, Some(file)) => {
+                if file.oldest_sent.is_some_and(|oldest| oldest >= window_start) {
+                    continue;
+                }
+                let blob = store.ledger_records(*row)?;
+                ledger::trim(&blob, window_start).ok().map(|mut trimmed| {
+                    trimmed.n_trimmed += file.n_trimmed;
+                    trimmed
+                })
+            }
+            _ => None,
+        };
+        let Some(trimmed) = trimmed else { continue };
+        changes.push(LedgerChange::Trim {
+            path: item.path.clone(),
+            trimmed_before: window_start,
+            trimmed,
+        });
+    }
+    Ok(changes)
+}
+
 /// What to do with one distinct mail file.
 #[derive(Clone, Copy, Debug)]
 enum FilePlan {
@@ -372,23 +449,24 @@ enum FilePlan {
     Read { job: usize },
 }
 
-/// What names a mail file's records: its path, size, modification time and content hash.
-type Stamp<'a> = (&'a Path, u64, i64, u64);
+/// What names a mail file's records: its path, size, modification time, content hash, and the
+/// window start its ledger row was trimmed at.
+type Stamp<'a> = (&'a Path, u64, i64, u64, i64);
 
 fn row_stamp(row: &LedgerFile) -> Stamp<'_> {
-    (&row.path, row.size, row.mtime_ns, row.content_hash)
+    (&row.path, row.size, row.mtime_ns, row.content_hash, row.trimmed_before)
 }
 
 fn job_stamp<'a>(job: &ReadJob<'a>, read: &FileRead) -> Stamp<'a> {
-    (&job.item.path, job.size, job.mtime_ns, read.content_hash)
+    (&job.item.path, job.size, job.mtime_ns, read.content_hash, i64::MIN)
 }
 
 /// The engine's segment key of a mail file's records: its stamp, the installation key and the
 /// number of erased addresses (an erase rewrites records without changing the file).
 pub(crate) fn segment_key(stamp: Stamp<'_>, key_id: i64, erased_generation: usize) -> String {
-    let (path, size, mtime_ns, content_hash) = stamp;
+    let (path, size, mtime_ns, content_hash, trimmed_before) = stamp;
     format!(
-        "{}\u{1f}{size}\u{1f}{mtime_ns}\u{1f}{content_hash:016x}\u{1f}{key_id}\u{1f}{erased_generation}",
+        "{}\u{1f}{size}\u{1f}{mtime_ns}\u{1f}{content_hash:016x}\u{1f}{trimmed_before}\u{1f}{key_id}\u{1f}{erased_generation}",
         path.display()
     )
 }
@@ -410,7 +488,7 @@ impl KeyParts<'_> {
                 self.jobs.get(job).zip(reads.get(job)).map(|(job, read)| job_stamp(job, read))
             }
         };
-        let stamp = stamp.unwrap_or((&item.path, item.len, 0, 0));
+        let stamp = stamp.unwrap_or((&item.path, item.len, 0, 0, i64::MIN));
         segment_key(stamp, self.key_id, self.erased_generation)
     }
 }
@@ -440,6 +518,8 @@ struct FileRead {
     blob: Vec<u8>,
     content_hash: u64,
     n_records: u64,
+    /// The earliest sent time of its records (`ledger::NO_DATED_RECORD` when none has one).
+    oldest_sent: i64,
 }
 
 /// What the decoder thread of [`push_in_order`] hands over, in input order.
@@ -491,6 +571,11 @@ fn push_in_order<'a>(
                         bail!("a mail file was lost");
                     };
                     engine.begin_mail_segment(&keys.of(source, *plan, reads));
+                    if let (FilePlan::Reuse { .. }, Some(row)) =
+                        (plan, keys.known.get(&source.path))
+                    {
+                        engine.count_trimmed_mail(row.n_trimmed);
+                    }
                 }
                 Decoded::Records(records) => {
                     records.into_iter().for_each(|record| engine.push_mail(record));
@@ -641,6 +726,8 @@ struct UnitDone {
     content_hash: u64,
     n_records: u64,
     n_bytes: u64,
+    /// `ledger::oldest_sent` of its records.
+    oldest_sent: i64,
 }
 
 /// Reads `jobs` into ledger BLOBs, in the jobs' order: files are read on the calling thread
@@ -732,7 +819,12 @@ fn read_files(
     }
     let mut reads: Vec<FileRead> = jobs
         .iter()
-        .map(|_| FileRead { blob: ledger::new_blob(), content_hash: 0, n_records: 0 })
+        .map(|_| FileRead {
+            blob: ledger::new_blob(),
+            content_hash: 0,
+            n_records: 0,
+            oldest_sent: ledger::NO_DATED_RECORD,
+        })
         .collect();
     let mut block_hashes: Vec<Vec<u64>> = vec![Vec::new(); jobs.len()];
     for done in done_units.into_values() {
@@ -741,6 +833,7 @@ fn read_files(
         {
             read.blob.extend_from_slice(&done.segment);
             read.n_records += done.n_records;
+            read.oldest_sent = read.oldest_sent.min(done.oldest_sent);
             hashes.push(done.content_hash);
         }
     }
@@ -799,6 +892,7 @@ fn encode_unit(
         content_hash: ledger::content_hash(&unit.bytes),
         n_records: records.len() as u64,
         n_bytes: unit.bytes.len() as u64,
+        oldest_sent: ledger::oldest_sent(records),
     }
 }
 
@@ -901,6 +995,7 @@ fn read_calendars_with_ledger(
                         content_hash,
                         n_records,
                         records: ledger::calendar::encode(&file),
+                        oldest_sent: None,
                     },
                 });
                 files_read += 1;

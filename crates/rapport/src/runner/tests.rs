@@ -201,9 +201,11 @@ fn a_second_run_reads_no_mail_file_and_publishes_the_same_tables() {
 
     let second = fixture.run();
     assert_eq!(counters(&second), (0, 3));
-    // The engine kept their records: not even the ledger was decoded.
+    // The engine kept their records: the ledger was not even decoded, but for the archive,
+    // whose row the first run trimmed to the window (its records changed, see the trim test).
     assert_eq!(first.summary["ledger_files_kept"], 0);
-    assert_eq!(second.summary["ledger_files_kept"], 3);
+    assert_eq!(second.summary["ledger_files_kept"], 2);
+    assert_eq!(fixture.run().summary["ledger_files_kept"], 3);
     assert_eq!(tables(&second), tables(&first));
     let mut first_summary = first.summary.clone();
     let mut second_summary = second.summary.clone();
@@ -233,7 +235,8 @@ fn one_new_file_is_read_alone_and_gives_the_tables_of_a_full_run() {
     );
     let incremental = fixture.run();
     assert_eq!(counters(&incremental), (1, 3));
-    assert_eq!(incremental.summary["ledger_files_kept"], 3);
+    // The archive's row was trimmed by the first run: decoded once.
+    assert_eq!(incremental.summary["ledger_files_kept"], 2);
 
     // The same sources in a fresh installation (new database, new key): a full run.
     let fresh = Fixture::new();
@@ -451,6 +454,58 @@ fn deleting_an_enrichment_removes_its_kept_mail_state() {
     crate::runner::forget_kept_mail(&fixture.path("data"), fixture.id).expect("forget again");
 }
 
+#[test]
+fn the_ledger_is_trimmed_to_the_window_and_counts_stay_those_of_a_full_read() {
+    let fixture = Fixture::new();
+    fill(&fixture);
+    let archive = |fixture: &Fixture| {
+        let rows = fixture.store.ledger_files(fixture.id).expect("ledger");
+        rows.into_iter().find(|row| row.path.ends_with("archive.mbox")).expect("archive row")
+    };
+    let full_run_at = |as_of: i64| {
+        let fresh = Fixture::new();
+        fill(&fresh);
+        fresh.run_with(as_of, LEDGER_LIMITS)
+    };
+    let start_at = |as_of: i64| rapport_core::period::window(as_of).start;
+
+    // m4, sent 400 days before T, is outside the window at T: the row drops it.
+    let first = fixture.run();
+    let row = archive(&fixture);
+    assert_eq!((row.trimmed_before, row.n_trimmed, row.n_records), (start_at(T), 1, 4));
+    assert_eq!(row.oldest_sent, Some(T - 40 * DAY));
+    assert_eq!(first.summary["skipped"]["outside_window"], 1);
+    let kept = fixture.store.ledger_records(row.id).expect("records");
+    let records = rapport_store::ledger::decode(&kept).expect("decode");
+    assert_eq!(records.len(), 4, "m1, m2, m3 and the unparseable marker");
+
+    // 340 days on, m1 and m2 leave the window too (m3, 360 days old, stays); the counts are a
+    // full read's.
+    let later_t = T + 340 * DAY;
+    let later = fixture.run_with(later_t, LEDGER_LIMITS);
+    let row = archive(&fixture);
+    assert_eq!((row.trimmed_before, row.n_trimmed, row.n_records), (start_at(later_t), 3, 2));
+    assert_eq!(row.oldest_sent, Some(T - 20 * DAY));
+    let full = full_run_at(later_t);
+    assert_eq!(tables(&later), tables(&full));
+    assert_eq!(summary_without_counters(&later), summary_without_counters(&full));
+    assert_eq!(later.summary["skipped"]["outside_window"], 3);
+    assert_eq!(later.summary["emails_seen"], 7);
+    // Again, from the trimmed row (and the kept mail state), nothing changes.
+    let again = fixture.run_with(later_t, LEDGER_LIMITS);
+    assert_eq!(counters(&again), (0, 3));
+    assert_eq!(tables(&again), tables(&full));
+    assert_eq!(summary_without_counters(&again), summary_without_counters(&full));
+
+    // A run as of an earlier T needs copies the row no longer holds: the file is read again.
+    let earlier_t = T - 10 * DAY;
+    let earlier = fixture.run_with(earlier_t, LEDGER_LIMITS);
+    assert_eq!(counters(&earlier), (1, 2));
+    let full = full_run_at(earlier_t);
+    assert_eq!(tables(&earlier), tables(&full));
+    assert_eq!(summary_without_counters(&earlier), summary_without_counters(&full));
+}
+
 /// The part of a golden case's `case.toml` these tests read.
 #[derive(Deserialize)]
 struct CaseFile {
@@ -554,6 +609,7 @@ fn a_ledger_row_that_cannot_be_decoded_is_replaced_by_reading_its_file() {
             content_hash: archive.content_hash,
             n_records: archive.n_records,
             records: vec![0xff, 1, 2, 3],
+            oldest_sent: archive.oldest_sent,
         }],
     };
     let outcome = rapport_store::RunOutcome::Successful {
@@ -805,6 +861,7 @@ fn a_calendar_row_that_cannot_be_decoded_is_replaced_by_reading_its_file() {
             content_hash: series.content_hash,
             n_records: series.n_records,
             records: vec![rapport_store::ledger::calendar::FORMAT_VERSION, 9],
+            oldest_sent: None,
         }],
     };
     let outcome = rapport_store::RunOutcome::Successful {
