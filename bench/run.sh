@@ -6,6 +6,8 @@
 #                                of N messages (default 1,000,000): wall time and peak memory
 #   bench/run.sh enron           rapport enrich on the whole Enron set vs `cat` of the same files
 #                                (page cache warm for both): wall time and peak memory
+#   bench/run.sh graph           the Microsoft Graph sync against the test server (500 x 15,000
+#                                messages, 200 ms per response) vs its floor
 #   bench/run.sh incremental     a stored enrichment over the 1M corpus: first run, second run, and a
 #                                run after adding 1,000 messages, as ratios to the first run
 #
@@ -111,9 +113,39 @@ incremental() {
   echo "store on disk: $(du -sm "$work/data" | cut -f1) MB"
 }
 
+# The Graph sync against the test server as a separate process: MAILBOXES x MESSAGES (default
+# 500 x 15,000) over a year, LATENCY_MS per response (default 200), the client's default caps
+# (4 per mailbox, 64 in all). The sync is timed against its floor, pages x latency / allowed
+# concurrency; peak memory is the client's alone.
+graph() {
+  local mailboxes=${MAILBOXES:-500} messages=${MESSAGES:-15000} latency=${LATENCY_MS:-200}
+  cargo build --release -q -p rapport-graph-testserver -p rapport-graph --example sync_bench \
+    --manifest-path "$root/Cargo.toml"
+  local work=$out/graph
+  rm -rf "$work" && mkdir -p "$work"
+  "$root/target/release/rapport-graph-testserver" --mailboxes "$mailboxes" \
+    --messages-per-mailbox "$messages" --latency-ms "$latency" --as-of 2026-03-01 \
+    >"$work/server.log" 2>&1 &
+  local server=$!
+  trap 'kill $server 2>/dev/null' RETURN
+  local url=""
+  for _ in $(seq 100); do
+    url=$(sed -n 's/^listening on //p' "$work/server.log")
+    [ -n "$url" ] && break
+    sleep 0.1
+  done
+  [ -n "$url" ] || { cat "$work/server.log" >&2; return 1; }
+  printf 'tenant_id = "8f1c0d2e-4b5a-4c3d-9e8f-7a6b5c4d3e2f"\nclient_id = "2a7b9c1d-3e4f-4a5b-8c6d-0e1f2a3b4c5d"\nclient_secret = "test-secret~0123456789abcdef"\nlogin_endpoint = "%s"\ngraph_endpoint = "%s"\n' \
+    "$url" "$url" >"$work/graph.toml"
+  echo "test server: $mailboxes mailboxes x $messages messages, ${latency} ms per response"
+  /usr/bin/time -f 'client peak memory: %M KiB' "$root/target/release/examples/sync_bench" \
+    --graph-config "$work/graph.toml" --latency-ms "$latency" --as-of 2026-03-01
+}
+
 case "${1:-}" in
   synthetic) synthetic "${2:-}" ;;
   incremental) incremental ;;
   enron) enron ;;
-  *) sed -n '2,14p' "$0"; exit 2 ;;
+  graph) graph ;;
+  *) sed -n '2,16p' "$0"; exit 2 ;;
 esac

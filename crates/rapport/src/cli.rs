@@ -26,6 +26,8 @@ pub(crate) enum Command {
     Enrichment(EnrichmentArgs),
     /// Run the scheduler: refresh consented enrichments on their schedules until stopped.
     Serve(ServeArgs),
+    /// Microsoft 365: the admin-consent URL, and a check of the granted permissions.
+    Graph(GraphArgs),
     /// Remove one person's activity from every enrichment's ledger and recompute the results.
     Erase(EraseArgs),
 }
@@ -71,8 +73,13 @@ pub(crate) struct EnrichArgs {
     #[arg(long = "public-domain", value_name = "DOMAIN")]
     pub(crate) public_domains: Vec<String>,
     /// A mail or calendar source: an mbox, .eml or .ics file, a Maildir, or a folder of them; may be repeated.
-    #[arg(long = "source", value_name = "PATH", required = true)]
+    #[arg(long = "source", value_name = "PATH", required_unless_present = "graph_config")]
     pub(crate) sources: Vec<PathBuf>,
+    /// Also read the users' mailboxes and calendars through Microsoft Graph, with this TOML
+    /// configuration (tenant_id, client_id, a secret or certificate, cloud); the --users lines may
+    /// then name groups (their address, or group:<id or display name>).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) graph_config: Option<PathBuf>,
     /// The as-of instant T (UTC): YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ. The window is the 12 months before it.
     #[arg(long, value_name = "INSTANT")]
     pub(crate) as_of: Option<String>,
@@ -103,6 +110,37 @@ pub(crate) struct EnrichArgs {
     /// No progress bar and no summary on stderr.
     #[arg(long)]
     pub(crate) quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GraphArgs {
+    #[command(subcommand)]
+    pub(crate) command: GraphCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GraphCommand {
+    /// Print the admin-consent URL a tenant administrator opens to grant the app its permissions.
+    ConsentUrl(GraphConsentArgs),
+    /// Get a token and say which of the needed application permissions are missing.
+    Check(GraphCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GraphConsentArgs {
+    /// The Graph configuration (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) graph_config: PathBuf,
+    /// Where Entra ID sends the administrator after consent (a redirect URI of the app).
+    #[arg(long, value_name = "URL")]
+    pub(crate) redirect_uri: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GraphCheckArgs {
+    /// The Graph configuration (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) graph_config: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,13 @@ pub(crate) fn now() -> i64 {
         .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// An environment variable's value (the Graph configuration's `client_secret_env`); `None` when
+/// unset or not Unicode.
+#[allow(clippy::disallowed_methods)] // This module is where the environment is read.
+pub(crate) fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 /// Builds the score weights from an optional TOML file and `FEATURE=DECIMAL` overrides.
 ///
 /// Numbers are read from their text, never through a binary float, so `0.1` stays exactly 0.1.

@@ -9,10 +9,12 @@ use anyhow::{Result, anyhow, bail};
 use std::sync::atomic::AtomicBool;
 
 use rapport_core::engine::{Engine, Enrichment, Options};
+use rapport_core::period;
 use rapport_ingest::customers;
 
 use crate::cli::EnrichArgs;
 use crate::config;
+use crate::graph;
 use crate::pipeline;
 use crate::progress::Progress;
 use crate::write;
@@ -47,11 +49,36 @@ pub(crate) fn run(args: &EnrichArgs) -> Result<Outcome> {
     }
     let weights =
         config::load_weights(args.weights.as_deref(), &args.weight_overrides, &mut problems);
+    let graph_config = match args.graph_config.as_deref().map(graph::load_config) {
+        Some(Ok(graph_config)) => Some(graph_config),
+        Some(Err(error)) => {
+            problems.push(format!("{error:#}"));
+            None
+        }
+        None => None,
+    };
     if !problems.is_empty() {
         bail!("invalid configuration:\n  - {}", problems.join("\n  - "));
     }
 
-    let users = customers::load_users(&args.users)?;
+    // With a Graph source the users (and groups) are resolved through the directory.
+    let cancel = AtomicBool::new(false);
+    let mut graph_activity = None;
+    let users = match graph_config {
+        Some(graph_config) => {
+            let activity = graph::read_activity(
+                graph_config,
+                &args.users,
+                period::window(as_of),
+                &cancel,
+                args.quiet,
+            )?;
+            let users = activity.users.clone();
+            graph_activity = Some(activity);
+            customers::Loaded { items: users, warnings: Vec::new() }
+        }
+        None => customers::load_users(&args.users)?,
+    };
     let customers = pipeline::load_customers(&pipeline::CustomerFiles {
         contacts: &args.contacts,
         contact_email_column: &args.contact_email_column,
@@ -74,12 +101,20 @@ pub(crate) fn run(args: &EnrichArgs) -> Result<Outcome> {
     };
     let mut engine = Engine::new(users.items, customers.accounts, customers.contacts, options)
         .map_err(|error| anyhow!("{}: {error}", args.users.display()))?;
+    let mut summary_extra = Vec::new();
+    if let Some(activity) = graph_activity {
+        summary_extra.push(("graph", graph::summary_json(&activity)));
+        engine.begin_mail_segment("graph");
+        engine.reserve_emails(activity.mail.len());
+        activity.mail.into_iter().for_each(|record| engine.push_mail(record));
+        engine.push_meetings(activity.meetings, activity.meeting_skips);
+    }
     let progress = std::cell::OnceCell::new();
     let stats = pipeline::read_sources(
         &mut engine,
         &args.sources,
         config::threads(args.threads),
-        &AtomicBool::new(false),
+        &cancel,
         &mut |mail_bytes| {
             let _ = progress.set(Progress::start("reading mail", mail_bytes, args.quiet));
         },
@@ -96,6 +131,7 @@ pub(crate) fn run(args: &EnrichArgs) -> Result<Outcome> {
         args.format,
         args.explain,
         &enrichment,
+        &summary_extra,
     )?;
     if !args.quiet {
         print_summary(&enrichment, &files);

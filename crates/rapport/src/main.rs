@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod enrich;
 mod erase;
+mod graph;
 mod lifecycle;
 #[cfg(feature = "parquet")]
 mod parquet;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
         cli::Command::Enrichment(enrichment_args) => lifecycle::run(&enrichment_args),
         cli::Command::Serve(serve_args) => lifecycle::serve(&serve_args),
         cli::Command::Erase(erase_args) => erase::run(&erase_args),
+        cli::Command::Graph(graph_args) => graph::run(&graph_args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,6 +21,7 @@ pub(crate) fn write_outputs(
     format: Format,
     explain: bool,
     enrichment: &Enrichment,
+    summary_extra: &[(&str, serde_json::Value)],
 ) -> Result<Vec<PathBuf>> {
     fs::create_dir_all(dir)
         .with_context(|| format!("cannot create output folder {}", dir.display()))?;
@@ -40,7 +41,13 @@ pub(crate) fn write_outputs(
             write_table(kind, format, enrichment, file)
         })?;
     }
-    staged.write_summary(dir, &output::summary_json(&enrichment.summary))?;
+    let mut summary = output::summary_json(&enrichment.summary);
+    if let Some(object) = summary.as_object_mut() {
+        for (key, value) in summary_extra {
+            object.insert((*key).to_owned(), value.clone());
+        }
+    }
+    staged.write_summary(dir, &summary)?;
     staged.commit()
 }
 

@@ -46,6 +46,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
         match_domains: true,
         public_domains: Vec::new(),
         sources: files.sources,
+        graph_config: None,
         as_of: Some(args.as_of.clone()),
         time_zone: None,
         out: out.clone(),

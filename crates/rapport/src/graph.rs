@@ -1,0 +1,351 @@
+//! The Microsoft Graph source on the command line: `rapport graph consent-url|check`, and the
+//! activity `rapport enrich --graph-config` reads (org users resolved through the directory,
+//! every mailbox's mail folders and calendar synced over the window).
+//!
+//! The sync streams pages; this module keeps each folder's and calendar's items in arrival order,
+//! honours `@removed`, links replies through `conversationIndex` over all mailboxes, and hands the
+//! engine the activity in a fixed order (mailboxes as the users resolved, folders by path,
+//! items as Graph listed them), so the same tenant gives the same tables at every run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use rapport_core::model::{MailRecord, MeetingCopy, OrgUser, SkipCounts, SkipReason};
+use rapport_core::period::Window;
+use rapport_graph::auth::{self, NEEDED_PERMISSIONS};
+use rapport_graph::calendar::CalendarItem;
+use rapport_graph::directory::{self, GroupExpansion};
+use rapport_graph::mail::{self, MailItem};
+use rapport_graph::sync::{self, SyncEvent, SyncReport, SyncRequest, SyncState};
+use rapport_graph::{ClientOptions, GraphConfig};
+
+use crate::cli::{GraphArgs, GraphCommand};
+use crate::config;
+
+/// Loads the Graph configuration file; every problem is named with its field.
+pub(crate) fn load_config(path: &Path) -> Result<GraphConfig> {
+    GraphConfig::load(path, &config::env_var).map_err(|error| anyhow!("{error}"))
+}
+
+fn client_options() -> ClientOptions {
+    ClientOptions::new(config::now)
+}
+
+/// `rapport graph ...`.
+pub(crate) fn run(args: &GraphArgs) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match &args.command {
+        GraphCommand::ConsentUrl(consent) => {
+            let graph = load_config(&consent.graph_config)?;
+            let url = match &consent.redirect_uri {
+                Some(redirect) => {
+                    rapport_graph::config::consent_url_with_redirect(&graph, redirect)
+                }
+                None => rapport_graph::consent_url(&graph),
+            };
+            writeln!(out, "{url}")?;
+        }
+        GraphCommand::Check(check) => {
+            let graph = load_config(&check.graph_config)?;
+            let report = auth::check_permissions(graph, client_options())
+                .map_err(|error| anyhow!("could not get a token: {error}"))?;
+            for need in &NEEDED_PERMISSIONS {
+                let granted_by = need
+                    .satisfied_by
+                    .iter()
+                    .find(|role| report.granted.iter().any(|granted| granted == *role));
+                match granted_by {
+                    Some(role) if *role == need.name => {
+                        writeln!(out, "ok       {} ({})", need.name, need.why)?;
+                    }
+                    Some(role) => {
+                        writeln!(out, "ok       {} (through {role}; {})", need.name, need.why)?;
+                    }
+                    None => writeln!(out, "MISSING  {} ({})", need.name, need.why)?,
+                }
+            }
+            for role in &report.body_exposing {
+                writeln!(
+                    out,
+                    "warning  {role} is granted: it exposes bodies, and rapport does not need it"
+                )?;
+            }
+            if !report.passed() {
+                bail!(
+                    "the app lacks {}: grant {} as application permissions and consent again \
+                     (rapport graph consent-url)",
+                    report.missing.join(", "),
+                    if report.missing.len() == 1 { "it" } else { "them" }
+                );
+            }
+            writeln!(out, "all needed permissions are granted")?;
+        }
+    }
+    Ok(())
+}
+
+/// The lines of a users file as the directory reads them: addresses, user principal names and
+/// `group:<id or name>` lines. Empty lines and `#` comments are skipped; of a CSV, the first
+/// column is taken and a header row (`Email`) skipped.
+pub(crate) fn user_lines(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the users file {}", path.display()))?;
+    let mut lines = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let first = line.split(',').next().unwrap_or_default().trim().trim_matches('"');
+        if number == 0 && first.eq_ignore_ascii_case("email") {
+            continue;
+        }
+        lines.push(first.to_owned());
+    }
+    Ok(lines)
+}
+
+/// What a Graph source gave for one run.
+pub(crate) struct GraphActivity {
+    /// The org users, resolved through the directory (with their Entra object ids).
+    pub(crate) users: Vec<OrgUser>,
+    /// How each group line was expanded.
+    pub(crate) groups: Vec<GroupExpansion>,
+    /// Every mail record, in the fixed order of the module documentation.
+    pub(crate) mail: Vec<MailRecord>,
+    /// Every meeting occurrence copy, likewise.
+    pub(crate) meetings: Vec<MeetingCopy>,
+    /// Calendar items that could not be used.
+    pub(crate) meeting_skips: SkipCounts,
+    /// The sync's counts.
+    pub(crate) report: SyncReport,
+}
+
+/// Resolves `users_file` through the directory and syncs every user's mailbox over `window`.
+/// A mailbox that fails is reported in the activity's report (and on stderr unless `quiet`);
+/// a configuration, directory or token problem is an error before anything is read.
+pub(crate) fn read_activity(
+    graph: GraphConfig,
+    users_file: &Path,
+    window: Window,
+    cancel: &AtomicBool,
+    quiet: bool,
+) -> Result<GraphActivity> {
+    let lines = user_lines(users_file)?;
+    let resolution = directory::resolve_org_users(graph.clone(), client_options(), &lines)
+        .map_err(|error| anyhow!("{}: {error}", users_file.display()))?;
+    if !quiet {
+        for group in &resolution.groups {
+            eprintln!(
+                "rapport: {:?} is group {:?}: {} users ({} not named before)",
+                group.line, group.display_name, group.members, group.added
+            );
+        }
+        if resolution.skipped_without_address > 0 {
+            eprintln!(
+                "rapport: {} directory users without a mail address or user principal name were skipped",
+                resolution.skipped_without_address
+            );
+        }
+    }
+    let mailboxes: Vec<String> = resolution
+        .users
+        .iter()
+        .map(|user| user.directory_id.clone().unwrap_or_else(|| user.email.clone()))
+        .collect();
+    let request = SyncRequest {
+        mailboxes: mailboxes.clone(),
+        window_start: window.start,
+        window_end: window.end,
+        mail: true,
+        calendar: true,
+    };
+    let mut collected = Collected::default();
+    let report = std::thread::scope(|scope| -> Result<SyncReport> {
+        // A few pages wait at most: memory stays bounded by the pages in flight.
+        let (sender, receiver) = mpsc::sync_channel::<SyncEvent>(16);
+        let syncing = scope.spawn(|| {
+            sync::sync(graph, client_options(), &request, &SyncState::default(), sender, cancel)
+        });
+        for event in receiver {
+            collected.take(event);
+        }
+        match syncing.join() {
+            Ok(report) => report.map_err(|error| anyhow!("{error}")),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })?;
+    if report.cancelled {
+        return Err(rapport_ingest::error::Error::Cancelled.into());
+    }
+    if !quiet {
+        for failure in &report.failures {
+            eprintln!(
+                "rapport: warning: mailbox {} could not be read ({}): {}",
+                failure.mailbox,
+                failure.kind.as_str(),
+                failure.message
+            );
+        }
+    }
+    let order: HashMap<&str, usize> =
+        mailboxes.iter().enumerate().map(|(index, id)| (id.as_str(), index)).collect();
+    let (mail, meetings, meeting_skips) = collected.into_activity(&order);
+    Ok(GraphActivity {
+        users: resolution.users,
+        groups: resolution.groups,
+        mail,
+        meetings,
+        meeting_skips,
+        report,
+    })
+}
+
+/// Items of one folder or calendar in arrival order, `@removed` applied.
+struct Items<T> {
+    items: Vec<Option<T>>,
+    position_by_id: HashMap<String, usize>,
+}
+
+impl<T> Default for Items<T> {
+    fn default() -> Self {
+        Items { items: Vec::new(), position_by_id: HashMap::new() }
+    }
+}
+
+impl<T> Items<T> {
+    fn upsert(&mut self, id: String, item: T) {
+        match self.position_by_id.get(&id) {
+            Some(position) => {
+                if let Some(slot) = self.items.get_mut(*position) {
+                    *slot = Some(item);
+                }
+            }
+            None => {
+                self.position_by_id.insert(id, self.items.len());
+                self.items.push(Some(item));
+            }
+        }
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Some(position) = self.position_by_id.remove(id)
+            && let Some(slot) = self.items.get_mut(position)
+        {
+            *slot = None;
+        }
+    }
+
+    fn into_items(self) -> impl Iterator<Item = T> {
+        self.items.into_iter().flatten()
+    }
+}
+
+/// What the sync sent, per mailbox.
+#[derive(Default)]
+struct Collected {
+    /// (mailbox id, folder path, folder id) → its messages.
+    folders: BTreeMap<(String, String, String), Items<MailItem>>,
+    /// Mailbox id → its calendar's occurrences.
+    calendars: BTreeMap<String, Items<CalendarItem>>,
+    mail_skips: SkipCounts,
+    meeting_skips: SkipCounts,
+}
+
+impl Collected {
+    fn take(&mut self, event: SyncEvent) {
+        match event {
+            SyncEvent::MailPage(page) => {
+                let key = (page.mailbox, page.folder.path, page.folder.id);
+                let folder = self.folders.entry(key).or_default();
+                if page.reset {
+                    *folder = Items::default();
+                }
+                for id in &page.removed {
+                    folder.remove(id);
+                }
+                for item in page.upserted {
+                    folder.upsert(item.graph_id.clone(), item);
+                }
+                self.mail_skips.merge(&page.skipped);
+            }
+            SyncEvent::CalendarPage(page) => {
+                let calendar = self.calendars.entry(page.mailbox).or_default();
+                if page.reset {
+                    *calendar = Items::default();
+                }
+                for id in &page.removed {
+                    calendar.remove(id);
+                }
+                for item in page.upserted {
+                    calendar.upsert(item.graph_id.clone(), item);
+                }
+                self.meeting_skips.merge(&page.skipped);
+            }
+            SyncEvent::FolderGone { mailbox, folder_id } => {
+                self.folders.retain(|(held_mailbox, _, held_folder), _| {
+                    !(*held_mailbox == mailbox && *held_folder == folder_id)
+                });
+            }
+            SyncEvent::MailboxRead { .. } | SyncEvent::MailboxFailed(_) => {}
+        }
+    }
+
+    /// The activity in the fixed order: mailboxes by `order`, folders by path then id.
+    fn into_activity(
+        self,
+        order: &HashMap<&str, usize>,
+    ) -> (Vec<MailRecord>, Vec<MeetingCopy>, SkipCounts) {
+        let rank = |mailbox: &str| order.get(mailbox).copied().unwrap_or(usize::MAX);
+        let mut folders: Vec<_> = self.folders.into_iter().collect();
+        folders.sort_by(|((left, left_path, left_id), _), ((right, right_path, right_id), _)| {
+            (rank(left), left_path, left_id).cmp(&(rank(right), right_path, right_id))
+        });
+        let mut items: Vec<MailItem> =
+            folders.into_iter().flat_map(|(_, folder)| folder.into_items()).collect();
+        mail::link_replies(&mut items);
+        let mut records: Vec<MailRecord> =
+            Vec::with_capacity(items.len() + self.mail_skips.total() as usize);
+        records.extend(items.into_iter().map(|item| MailRecord::Email(item.email)));
+        // Items Graph gave without an id: unreadable messages, as a file's would be.
+        records.extend(
+            (0..self.mail_skips.get(SkipReason::Unparseable)).map(|_| MailRecord::Unparseable),
+        );
+        let mut calendars: Vec<_> = self.calendars.into_iter().collect();
+        calendars.sort_by_key(|(mailbox, _)| rank(mailbox));
+        let meetings = calendars
+            .into_iter()
+            .flat_map(|(_, calendar)| calendar.into_items())
+            .map(|item| item.meeting)
+            .collect();
+        (records, meetings, self.meeting_skips)
+    }
+}
+
+/// The Graph part of `summary.json`: counts only, no mailbox named.
+pub(crate) fn summary_json(activity: &GraphActivity) -> serde_json::Value {
+    let report = &activity.report;
+    let failed: serde_json::Map<String, serde_json::Value> = report
+        .failed_by_kind
+        .iter()
+        .map(|(kind, count)| (kind.as_str().to_owned(), serde_json::Value::from(*count)))
+        .collect();
+    serde_json::json!({
+        "mailboxes_selected": report.mailboxes_selected,
+        "mailboxes_read": report.mailboxes_read,
+        "mailboxes_failed": report.mailboxes_failed,
+        "mailboxes_failed_by_reason": failed,
+        "pages": report.pages,
+        "requests": report.requests,
+        "throttled_responses": report.throttled,
+        "retries": report.retries,
+        "token_requests": report.token_requests,
+        "messages_received": report.messages,
+        "events_received": report.events,
+        "groups_expanded": activity.groups.len(),
+    })
+}
