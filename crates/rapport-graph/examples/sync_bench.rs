@@ -24,6 +24,7 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+#[allow(clippy::print_stdout)] // A benchmark reports on stdout.
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str| {
@@ -65,7 +66,14 @@ fn main() -> Result<(), String> {
     let (sender, receiver) = mpsc::sync_channel::<SyncEvent>(16);
     let (report, counted) = std::thread::scope(|scope| {
         let syncing = scope.spawn(|| {
-            sync::sync(config, ClientOptions::new(now), &request, &SyncState::default(), sender, &cancel)
+            sync::sync(
+                config,
+                ClientOptions::new(now),
+                &request,
+                &SyncState::default(),
+                sender,
+                &cancel,
+            )
         });
         let mut counted = (0u64, 0u64, 0usize);
         for event in receiver {

@@ -290,6 +290,10 @@ pub(crate) struct SettingsArgs {
     /// An activity source (file or folder); may be repeated (replaces the list on edit).
     #[arg(long = "source", value_name = "PATH")]
     pub(crate) sources: Vec<PathBuf>,
+    /// Read the users' mailboxes and calendars through Microsoft Graph with this configuration
+    /// (TOML; secrets stay in it or in the environment); `--user` may then name groups.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) graph_config: Option<PathBuf>,
     /// Match outside addresses to accounts by domain: on or off.
     #[arg(long, value_name = "on|off")]
     pub(crate) match_domains: Option<Toggle>,

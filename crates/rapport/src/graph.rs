@@ -88,6 +88,35 @@ pub(crate) fn run(args: &GraphArgs) -> Result<()> {
     Ok(())
 }
 
+/// The permission check behind an enrichment's consent: a token is got and its roles checked.
+/// Returns the line to record; fails, naming what is missing, when a needed permission is not
+/// granted.
+pub(crate) fn check_for_consent(path: &Path) -> Result<String> {
+    let graph = load_config(path)?;
+    let report = auth::check_permissions(graph, client_options())
+        .map_err(|error| anyhow!("Microsoft Graph check failed: could not get a token: {error}"))?;
+    if !report.passed() {
+        bail!(
+            "Microsoft Graph check failed: the app lacks {} (rapport graph check --graph-config {}); \
+             consent was not recorded",
+            report.missing.join(", "),
+            path.display()
+        );
+    }
+    Ok(format!(
+        "Microsoft Graph check passed: {} granted{}",
+        NEEDED_PERMISSIONS.iter().map(|need| need.name).collect::<Vec<_>>().join(", "),
+        if report.body_exposing.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (also {}, which exposes bodies: more than needed)",
+                report.body_exposing.join(", ")
+            )
+        }
+    ))
+}
+
 /// The lines of a users file as the directory reads them: addresses, user principal names and
 /// `group:<id or name>` lines. Empty lines and `#` comments are skipped; of a CSV, the first
 /// column is taken and a header row (`Email`) skipped.
@@ -326,9 +355,25 @@ impl Collected {
     }
 }
 
+/// Resolves the users lines through the directory (groups expanded); every line that names
+/// nothing is reported at once.
+pub(crate) fn resolve_users(graph: GraphConfig, lines: &[String]) -> Result<Vec<OrgUser>> {
+    let resolution = directory::resolve_org_users(graph, client_options(), lines)
+        .map_err(|error| anyhow!("{error}"))?;
+    Ok(resolution.users)
+}
+
 /// The Graph part of `summary.json`: counts only, no mailbox named.
 pub(crate) fn summary_json(activity: &GraphActivity) -> serde_json::Value {
-    let report = &activity.report;
+    let mut summary = report_json(&activity.report);
+    if let Some(object) = summary.as_object_mut() {
+        object.insert("groups_expanded".into(), activity.groups.len().into());
+    }
+    summary
+}
+
+/// The counts of a sync report, as `summary.json` shows them.
+pub(crate) fn report_json(report: &SyncReport) -> serde_json::Value {
     let failed: serde_json::Map<String, serde_json::Value> = report
         .failed_by_kind
         .iter()
@@ -346,6 +391,201 @@ pub(crate) fn summary_json(activity: &GraphActivity) -> serde_json::Value {
         "token_requests": report.token_requests,
         "messages_received": report.messages,
         "events_received": report.events,
-        "groups_expanded": activity.groups.len(),
     })
+}
+
+/// What a stored enrichment's Graph sync did in one run.
+pub(crate) struct StoredSync {
+    /// The sync's counts.
+    pub(crate) report: SyncReport,
+    /// Items of this run's pages that could not be used (items without an id, events without a
+    /// start): counted for this run.
+    pub(crate) mail_skips: SkipCounts,
+    pub(crate) meeting_skips: SkipCounts,
+}
+
+/// Syncs a stored enrichment's mailboxes from its kept checkpoints: each page is pseudonymised
+/// (and cleared of erased addresses) and kept with the checkpoint that follows it, so a sync
+/// cut short resumes there. `on_page` sees the running page count.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sync_into_store(
+    store: &rapport_store::Store,
+    enrichment: rapport_store::EnrichmentId,
+    graph: GraphConfig,
+    users: &[OrgUser],
+    window: Window,
+    pseudonymizer: &rapport_store::pseudonym::Pseudonymizer,
+    erased: &rapport_store::erasure::ErasedAddresses,
+    cancel: &AtomicBool,
+    on_page: &mut dyn FnMut(u64),
+) -> Result<StoredSync> {
+    use rapport_store::ledger::graph::{CALENDAR, GraphPage, GraphRecord};
+    let mut state: SyncState = match store.graph_state(enrichment)? {
+        // Checkpoints that do not read start full rounds (nothing is lost: items are re-read).
+        Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+        None => SyncState::default(),
+    };
+    let request = SyncRequest {
+        mailboxes: users
+            .iter()
+            .map(|user| user.directory_id.clone().unwrap_or_else(|| user.email.clone()))
+            .collect(),
+        window_start: window.start,
+        window_end: window.end,
+        mail: true,
+        calendar: true,
+    };
+    let mut cache = rapport_store::pseudonym::PseudonymCache::default();
+    let mut mail_skips = SkipCounts::default();
+    let mut meeting_skips = SkipCounts::default();
+    let mut n_pages = 0;
+    let start_state = state.clone();
+    let report = std::thread::scope(|scope| -> Result<SyncReport> {
+        let (sender, receiver) = mpsc::sync_channel::<SyncEvent>(16);
+        let syncing = scope
+            .spawn(|| sync::sync(graph, client_options(), &request, &start_state, sender, cancel));
+        let mut kept = Ok(());
+        for event in receiver {
+            if kept.is_err() {
+                continue;
+            }
+            state.apply(&event);
+            let page = match event {
+                SyncEvent::MailPage(page) => {
+                    mail_skips.merge(&page.skipped);
+                    let upserted = page
+                        .upserted
+                        .into_iter()
+                        .map(|item| {
+                            let mut record = MailRecord::Email(item.email);
+                            pseudonymizer.mail_record(&mut record, &mut cache);
+                            erased.mail_record(&mut record);
+                            let (link_key, parent_link_key) =
+                                link_keys(pseudonymizer, &item.conversation_index);
+                            (item.graph_id, GraphRecord::Mail { record, link_key, parent_link_key })
+                        })
+                        .collect();
+                    GraphPage {
+                        mailbox: page.mailbox,
+                        container: page.folder.id,
+                        reset: page.reset,
+                        upserted,
+                        removed: page.removed,
+                        state: String::new(),
+                    }
+                }
+                SyncEvent::CalendarPage(page) => {
+                    meeting_skips.merge(&page.skipped);
+                    let upserted = page
+                        .upserted
+                        .into_iter()
+                        .map(|item| {
+                            let mut copy = item.meeting;
+                            pseudonymizer.meeting_copy(&mut copy, &mut cache);
+                            erased.meeting_copy(&mut copy);
+                            (item.graph_id, GraphRecord::Meeting(copy))
+                        })
+                        .collect();
+                    GraphPage {
+                        mailbox: page.mailbox,
+                        container: CALENDAR.to_owned(),
+                        reset: page.reset,
+                        upserted,
+                        removed: page.removed,
+                        state: String::new(),
+                    }
+                }
+                SyncEvent::FolderGone { mailbox, folder_id } => {
+                    GraphPage { mailbox, container: folder_id, reset: true, ..GraphPage::default() }
+                }
+                SyncEvent::MailboxRead { .. } | SyncEvent::MailboxFailed(_) => continue,
+            };
+            let page =
+                GraphPage { state: serde_json::to_string(&state).unwrap_or_default(), ..page };
+            kept = store.apply_graph_page(enrichment, &page).map_err(anyhow::Error::from);
+            if kept.is_ok() {
+                n_pages += 1;
+                on_page(n_pages);
+            }
+        }
+        let report = match syncing.join() {
+            Ok(report) => report.map_err(|error| anyhow!("{error}")),
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        kept?;
+        report
+    })?;
+    if report.cancelled {
+        return Err(rapport_ingest::error::Error::Cancelled.into());
+    }
+    Ok(StoredSync { report, mail_skips, meeting_skips })
+}
+
+/// Pseudonyms of a message's `conversationIndex` and of its parent's (the index minus its last
+/// five bytes, for a reply: longer than the 22-byte header).
+fn link_keys(
+    pseudonymizer: &rapport_store::pseudonym::Pseudonymizer,
+    index: &[u8],
+) -> (Option<String>, Option<String>) {
+    let key = |bytes: &[u8]| {
+        let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+        pseudonymizer.message_id(&format!("conversationIndex:{hex}"))
+    };
+    if index.is_empty() {
+        return (None, None);
+    }
+    let parent = (index.len() > mail::CONVERSATION_INDEX_HEADER)
+        .then(|| index.get(..index.len() - mail::CONVERSATION_INDEX_CHILD))
+        .flatten()
+        .map(key);
+    (Some(key(index)), parent)
+}
+
+/// The kept Graph activity of a stored enrichment, in the fixed order (mailboxes as `users`
+/// resolved, then containers, items as first kept), replies linked through the kept
+/// `conversationIndex` pseudonyms as `mail::link_replies` links them.
+pub(crate) fn stored_activity(
+    store: &rapport_store::Store,
+    enrichment: rapport_store::EnrichmentId,
+    users: &[OrgUser],
+) -> Result<(Vec<MailRecord>, Vec<MeetingCopy>, u64)> {
+    use rapport_store::ledger::graph::GraphRecord;
+    let (mut items, damaged) = store.graph_items(enrichment)?;
+    let rank: HashMap<&str, usize> = users
+        .iter()
+        .enumerate()
+        .filter_map(|(index, user)| user.directory_id.as_deref().map(|id| (id, index)))
+        .collect();
+    // Mailboxes no longer selected are left out; the sort is stable, so each container keeps its
+    // order.
+    items.retain(|item| rank.contains_key(item.mailbox.as_str()));
+    items.sort_by_key(|item| rank.get(item.mailbox.as_str()).copied().unwrap_or(usize::MAX));
+    let mut mail = Vec::new();
+    let mut links = Vec::new();
+    let mut meetings = Vec::new();
+    for item in items {
+        match item.record {
+            GraphRecord::Mail { record, link_key, parent_link_key } => {
+                links.push((link_key, parent_link_key));
+                mail.push(record);
+            }
+            GraphRecord::Meeting(copy) => meetings.push(copy),
+        }
+    }
+    let mut parent_of_key: HashMap<String, String> = HashMap::new();
+    for (record, (link_key, _)) in mail.iter().zip(&links) {
+        if let (MailRecord::Email(copy), Some(key)) = (record, link_key)
+            && let Some(id) = &copy.message_id
+        {
+            parent_of_key.entry(key.clone()).or_insert_with(|| id.clone());
+        }
+    }
+    for (record, (_, parent_key)) in mail.iter_mut().zip(&links) {
+        if let (MailRecord::Email(copy), Some(key)) = (record, parent_key)
+            && copy.parent_id.is_none()
+        {
+            copy.parent_id = parent_of_key.get(key).cloned();
+        }
+    }
+    Ok((mail, meetings, damaged))
 }

@@ -12,8 +12,8 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, anyhow, bail};
 use chrono::{NaiveTime, Weekday};
 use rapport_store::{
-    CustomerSource, Enrichment, EnrichmentConfig, FIRST_RUN_DELAY_SECONDS, Frequency, QueueOutcome,
-    Schedule, Store, Trigger, UserGroup,
+    Enrichment, EnrichmentConfig, FIRST_RUN_DELAY_SECONDS, Frequency, QueueOutcome, Store, Trigger,
+    UserGroup,
 };
 
 use crate::cli::{self, EnrichmentArgs, EnrichmentCommand, ServeArgs, SettingsArgs, Toggle};
@@ -85,6 +85,16 @@ pub(crate) fn run(args: &EnrichmentArgs) -> Result<()> {
                 } else {
                     consent.delay_hours.map_or(FIRST_RUN_DELAY_SECONDS, |hours| hours.max(0) * 3600)
                 };
+                // With a Graph source, consent means the tenant granted the app its permissions:
+                // checked now, and recorded.
+                if let Some(path) = &enrichment.config.graph_config {
+                    let line = crate::graph::check_for_consent(path)?;
+                    store.record_graph_check(
+                        enrichment.id,
+                        &format!("{line} (checked {} UTC)", format_instant(now)),
+                    )?;
+                    out.push_str(&format!("{line}\n"));
+                }
                 store.consent(enrichment.id, by, now, delay)?;
                 out.push_str(&format!(
                     "consent recorded for {:?}; the first run is due at {} UTC\n",
@@ -271,26 +281,7 @@ fn format_instant(instant: i64) -> String {
 }
 
 fn default_config(name: &str) -> EnrichmentConfig {
-    EnrichmentConfig {
-        name: name.to_owned(),
-        output_table: "Office".to_owned(),
-        users: Vec::new(),
-        groups: Vec::new(),
-        users_file: None,
-        customers: CustomerSource {
-            contacts: PathBuf::new(),
-            contact_email_column: "Email".to_owned(),
-            contact_account_column: "AccountId".to_owned(),
-            accounts: None,
-            account_id_column: "AccountId".to_owned(),
-            account_domains_columns: Vec::new(),
-        },
-        sources: Vec::new(),
-        weights: Default::default(),
-        match_domains: false,
-        time_zone: None,
-        schedule: Schedule::default(),
-    }
+    EnrichmentConfig::new(name, PathBuf::new(), Vec::new())
 }
 
 /// Applies the flags that were given to `settings`; lists replace, they do not add.
@@ -343,6 +334,9 @@ fn apply(settings: &mut EnrichmentConfig, args: &SettingsArgs) -> Result<()> {
     }
     if !args.account_domains_columns.is_empty() {
         customers.account_domains_columns = args.account_domains_columns.clone();
+    }
+    if let Some(path) = &args.graph_config {
+        settings.graph_config = Some(absolute(path));
     }
     if !args.sources.is_empty() {
         settings.sources = args.sources.iter().map(|path| absolute(path)).collect();
@@ -407,6 +401,12 @@ fn show(store: &Store, enrichment: &Enrichment) -> Result<String> {
         |consent| format!("given by {} at {} UTC", consent.by, format_instant(consent.at)),
     );
     text.push_str(&format!("  Consent:        {consent}\n"));
+    if let Some(path) = &settings.graph_config {
+        text.push_str(&format!("  Graph source:   {}\n", path.display()));
+        if let Some(check) = store.graph_check(enrichment.id)? {
+            text.push_str(&format!("  Graph check:    {check}\n"));
+        }
+    }
     text.push_str(&format!(
         "  State:          {}\n",
         if enrichment.active { "active" } else { "inactive (not refreshed)" }

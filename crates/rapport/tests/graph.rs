@@ -266,3 +266,65 @@ fn a_bad_graph_configuration_stops_before_anything_is_written() {
     }
     assert!(!dir.path().join("out").exists());
 }
+
+#[test]
+fn consent_to_a_graph_enrichment_checks_the_permissions_and_records_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dataset = Dataset::small();
+    let window = Dataset::SMALL_WINDOW;
+    let files = dataset.export_files(&dir.path().join("export"), window).expect("export");
+    let mut config = ServerConfig::new(dataset);
+    config.roles = vec!["Mail.ReadBasic.All".into(), "User.Read.All".into()];
+    let server = Server::start(config);
+    let graph_config = write_graph_config(dir.path(), &server.get().base_url(), "");
+    let users = std::fs::read_to_string(&files.users).expect("users");
+    let mut create = vec![
+        "enrichment".to_owned(),
+        "create".into(),
+        "Tenant".into(),
+        "--contacts".into(),
+        files.contacts.display().to_string(),
+        "--accounts".into(),
+        files.accounts.display().to_string(),
+        "--account-domains-column".into(),
+        "Domains".into(),
+        "--graph-config".into(),
+        graph_config.display().to_string(),
+    ];
+    for user in users.lines() {
+        create.extend(["--user".to_owned(), user.to_owned()]);
+    }
+    let create: Vec<&str> = create.iter().map(String::as_str).collect();
+    let output = rapport(dir.path(), &create);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+
+    // Two roles are missing: consent is refused and nothing runs.
+    let consent = ["enrichment", "consent", "Tenant", "--by", "it-admin", "--run-now"];
+    let output = rapport(dir.path(), &consent);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stdout));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("the app lacks Calendars.ReadBasic.All, GroupMember.Read.All"),
+        "{stderr}"
+    );
+    let shown = text(&rapport(dir.path(), &["enrichment", "show", "Tenant"]).stdout);
+    assert!(shown.contains("awaiting an administrator"), "{shown}");
+    drop(server);
+
+    // Granted: the check passes, is recorded, and the run reads Graph.
+    let server = Server::start(ServerConfig::new(Dataset::small()));
+    write_graph_config(dir.path(), &server.get().base_url(), "");
+    let output = rapport(dir.path(), &consent);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("Microsoft Graph check passed"),
+        "{}",
+        text(&output.stdout)
+    );
+    let shown = text(&rapport(dir.path(), &["enrichment", "show", "Tenant"]).stdout);
+    assert!(shown.contains("Graph check:    Microsoft Graph check passed"), "{shown}");
+    let as_of = as_of_text(window.1);
+    let output = rapport(dir.path(), &["enrichment", "run", "Tenant", "--as-of", &as_of]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("Successful"), "{}", text(&output.stdout));
+}

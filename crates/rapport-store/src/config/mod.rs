@@ -52,6 +52,12 @@ pub struct EnrichmentConfig {
     /// The activity sources: files and folders.
     #[serde(default)]
     pub sources: Vec<PathBuf>,
+    /// A Microsoft Graph configuration file (TOML, as `rapport enrich --graph-config` reads it):
+    /// the users' mailboxes and calendars are then synced through Graph too, and `users` may
+    /// name groups (`group:<id or name>`, or a group's address). Secrets stay in that file or in
+    /// the environment, never in the database.
+    #[serde(default)]
+    pub graph_config: Option<PathBuf>,
     /// Score weights by feature name, as exact decimal text; empty means the defaults.
     #[serde(default)]
     pub weights: BTreeMap<String, String>,
@@ -64,6 +70,12 @@ pub struct EnrichmentConfig {
     /// When the enrichment refreshes.
     #[serde(default)]
     pub schedule: Schedule,
+}
+
+/// True for a `group:<id or display name>` line (any case).
+fn is_group_line(line: &str) -> bool {
+    line.trim().get(..6).is_some_and(|head| head.eq_ignore_ascii_case("group:"))
+        && line.trim().len() > 6
 }
 
 /// A named group of org user addresses.
@@ -181,6 +193,7 @@ impl EnrichmentConfig {
             users_file: None,
             customers: CustomerSource::new(contacts),
             sources,
+            graph_config: None,
             weights: BTreeMap::new(),
             match_domains: false,
             time_zone: None,
@@ -196,8 +209,15 @@ impl EnrichmentConfig {
         check_output_table(&self.output_table, &mut problems);
         self.check_users(&mut problems);
         check_customers(&self.customers, self.match_domains, &mut problems);
-        if self.sources.is_empty() {
-            problems.push("sources: no activity sources: give at least one file or folder".into());
+        if self.sources.is_empty() && self.graph_config.is_none() {
+            problems.push(
+                "sources: no activity sources: give at least one file or folder, or a Graph \
+                 configuration"
+                    .into(),
+            );
+        }
+        if let Some(path) = &self.graph_config {
+            check_path("graph_config", path, &mut problems);
         }
         for (index, source) in self.sources.iter().enumerate() {
             check_path(&format!("sources[{index}]"), source, &mut problems);
@@ -208,6 +228,17 @@ impl EnrichmentConfig {
         }
         check_schedule(&self.schedule, &mut problems);
         if problems.is_empty() { Ok(()) } else { Err(problems) }
+    }
+
+    /// The `users` lines as given (addresses and, with a Graph source, `group:` lines), then the
+    /// members of the named groups: what the directory resolves when the enrichment reads Graph.
+    pub fn user_lines(&self) -> Vec<String> {
+        self.users
+            .iter()
+            .chain(self.groups.iter().flat_map(|group| &group.members))
+            .map(|line| line.trim().to_owned())
+            .filter(|line| !line.is_empty())
+            .collect()
     }
 
     /// The org users listed directly and through groups: normalized, without duplicates, in the
@@ -242,6 +273,10 @@ impl EnrichmentConfig {
     /// Checks the listed users, the groups, the users file and the number of users.
     fn check_users(&self, problems: &mut Vec<String>) {
         for (index, raw) in self.users.iter().enumerate() {
+            // With a Graph source, a line may name a group; the directory resolves it at the run.
+            if self.graph_config.is_some() && is_group_line(raw) {
+                continue;
+            }
             if address::normalize(raw).is_none() {
                 problems.push(format!("users[{index}]: {raw:?} is not an email address"));
             }
@@ -271,9 +306,11 @@ impl EnrichmentConfig {
         if let Some(path) = &self.users_file {
             check_path("users_file", path, problems);
         }
-        // A users file can only add users, so too many is known now; too few only without one.
+        // A users file (or a group resolved through Graph) can only add users, so too many is
+        // known now; too few only without one.
         let n_users = self.resolved_users().len();
-        if n_users > MAX_USERS || (self.users_file.is_none() && n_users < MIN_USERS) {
+        let more_may_come = self.users_file.is_some() || self.graph_config.is_some();
+        if n_users > MAX_USERS || (!more_may_come && n_users < MIN_USERS) {
             let plural = if n_users == 1 { "" } else { "s" };
             problems.push(format!(
                 "users: {n_users} org user{plural} after resolving groups and removing duplicates; \

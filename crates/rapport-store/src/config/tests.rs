@@ -69,7 +69,7 @@ fn every_problem_is_listed_with_its_field() {
             "customers.contacts: no contacts file",
             "customers.contact_email_column: the column name is empty",
             "customers.account_domains_columns: domain columns need customers.accounts",
-            "sources: no activity sources: give at least one file or folder",
+            "sources: no activity sources: give at least one file or folder, or a Graph configuration",
             "weights.loudness: unknown weight \"loudness\": expected one of email_volume, meeting_volume, breadth, recency, initiative",
             "weights.recency: weight recency = \"abc\" is not a decimal number with at most 6 digits before and 18 after the point",
             "time_zone: \"Europe/Atlantis\" is not an IANA time zone name (like Europe/Berlin)",
@@ -264,4 +264,32 @@ fn the_default_schedule_is_weekly_monday_at_two_utc() {
     assert_eq!(Frequency::Off.as_str(), "Off");
     assert_eq!(Frequency::Daily.as_str(), "Daily");
     assert_eq!(Frequency::Weekly.as_str(), "Weekly");
+}
+
+#[test]
+fn a_graph_source_allows_group_lines_and_no_file_sources() {
+    let mut config = valid();
+    config.sources = Vec::new();
+    config.users = vec!["group:All Staff".into(), "group:".into()];
+    config.groups = Vec::new();
+    assert_eq!(
+        config.validate(),
+        Err(vec![
+            "users[0]: \"group:All Staff\" is not an email address".to_owned(),
+            "users[1]: \"group:\" is not an email address".to_owned(),
+            "users: 0 org users after resolving groups and removing duplicates; 2 to 2500 are needed"
+                .to_owned(),
+            "sources: no activity sources: give at least one file or folder, or a Graph configuration"
+                .to_owned(),
+        ])
+    );
+    config.graph_config = Some(PathBuf::from("/etc/rapport/graph.toml"));
+    // The group resolves at the run; an empty group line is still no line.
+    assert_eq!(
+        config.validate(),
+        Err(vec!["users[1]: \"group:\" is not an email address".to_owned()])
+    );
+    config.users.pop();
+    assert_eq!(config.validate(), Ok(()));
+    assert_eq!(config.user_lines(), ["group:All Staff"]);
 }

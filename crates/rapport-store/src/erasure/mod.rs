@@ -23,6 +23,8 @@ pub struct Erasure {
     pub enrichments: Vec<crate::EnrichmentId>,
     /// The ledger rows (source files) that held it.
     pub n_files: u64,
+    /// The kept Microsoft Graph items (messages and meeting occurrences) that held it.
+    pub n_graph_items: u64,
     /// True when the write-ahead log was checkpointed and emptied afterwards, so the old pages
     /// are gone from it too; false when a reader kept it (they go at a later checkpoint).
     pub checkpointed: bool,

@@ -28,6 +28,7 @@ use std::path::PathBuf;
 use rapport_core::model::{EmailCopy, MailRecord};
 
 pub mod calendar;
+pub mod graph;
 
 /// The first byte of every ledger BLOB. A BLOB with another first byte was written by a
 /// different rapport and is read again from its source file.

@@ -144,8 +144,70 @@ fn erase_in(
         n_files += 1;
         enrichments.insert(EnrichmentId(enrichment));
     }
+    let n_graph_items = erase_graph_items(&transaction, pseudonym, &erased, &mut enrichments)?;
     transaction.commit().map_err(sql(context))?;
-    Ok(Erasure { enrichments: enrichments.into_iter().collect(), n_files, checkpointed: false })
+    Ok(Erasure {
+        enrichments: enrichments.into_iter().collect(),
+        n_files,
+        n_graph_items,
+        checkpointed: false,
+    })
+}
+
+/// Drops the pseudonym from every kept Graph item that holds its bytes. An item that cannot be
+/// decoded is deleted, and its enrichment's checkpoints with it, so the next sync reads its
+/// mailboxes again (and drops the address as it keeps them).
+fn erase_graph_items(
+    transaction: &Transaction<'_>,
+    pseudonym: &str,
+    erased: &ErasedAddresses,
+    enrichments: &mut BTreeSet<EnrichmentId>,
+) -> Result<u64, Error> {
+    use crate::ledger::graph::{GraphRecord, decode_record, encode};
+    let context = "could not erase the address from the Graph items";
+    let rows: Vec<(i64, i64, String, Vec<u8>)> = transaction
+        .prepare(
+            "SELECT rowid, enrichment_id, kind, record FROM graph_items
+             WHERE instr(record, CAST(?1 AS BLOB)) > 0",
+        )
+        .and_then(|mut statement| {
+            statement
+                .query_map([pseudonym], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(sql(context))?;
+    let mut n_items = 0;
+    for (rowid, enrichment, kind, bytes) in rows {
+        enrichments.insert(EnrichmentId(enrichment));
+        n_items += 1;
+        let rewritten = match decode_record(&kind, &bytes, None, None) {
+            Ok(GraphRecord::Mail { mut record, .. }) => {
+                erased.mail_record(&mut record);
+                Some(encode(&GraphRecord::Mail { record, link_key: None, parent_link_key: None }).1)
+            }
+            Ok(GraphRecord::Meeting(mut copy)) => {
+                erased.meeting_copy(&mut copy);
+                Some(encode(&GraphRecord::Meeting(copy)).1)
+            }
+            Err(_) => None,
+        };
+        match rewritten {
+            Some(rewritten) => transaction.execute(
+                "UPDATE graph_items SET record = ?2 WHERE rowid = ?1",
+                params![rowid, rewritten],
+            ),
+            None => transaction
+                .execute("DELETE FROM graph_items WHERE rowid = ?1", [rowid])
+                .and_then(|_| {
+                    transaction
+                        .execute("DELETE FROM graph_state WHERE enrichment_id = ?1", [enrichment])
+                }),
+        }
+        .map_err(sql(context))?;
+    }
+    Ok(n_items)
 }
 
 /// Copies the write-ahead log into the database and empties it. True when it completed; a

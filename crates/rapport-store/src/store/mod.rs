@@ -16,6 +16,7 @@ use crate::error::Error;
 
 mod enrichments;
 mod erasure;
+mod graph;
 mod ledger;
 mod results;
 mod runs;

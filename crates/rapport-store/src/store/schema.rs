@@ -10,11 +10,11 @@ use crate::error::Error;
 use crate::store::sql;
 
 /// The schema version this build creates and reads: the number of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The migrations, in order: entry `i` upgrades version `i` to `i + 1`. Never edit a published
 /// entry; append a new one.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 const _: () = assert!(SCHEMA_VERSION as usize == MIGRATIONS.len());
 
@@ -147,6 +147,33 @@ const V5: &str = "
 ALTER TABLE ledger_files ADD COLUMN trimmed_before INTEGER NOT NULL DEFAULT -9223372036854775808;
 ALTER TABLE ledger_files ADD COLUMN n_trimmed INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE ledger_files ADD COLUMN oldest_sent INTEGER;
+";
+
+/// Version 6: the Microsoft Graph source. `graph_items` holds what the delta rounds gave, per
+/// mailbox and container (a mail folder's id, or `calendar`), pseudonymised like the ledger:
+/// `record` is one mail record in the ledger's codec or one meeting occurrence
+/// (`crate::ledger::graph`); `link_key`/`parent_link_key` are pseudonyms of the message's
+/// `conversationIndex` and of its parent's (reply linkage across mailboxes). `graph_state` keeps
+/// the delta checkpoints (links, no activity), written with the pages they follow, so an
+/// interrupted sync resumes. `graph_check` on the enrichment records the permission check made
+/// at consent.
+const V6: &str = "
+CREATE TABLE graph_items (
+    enrichment_id INTEGER NOT NULL REFERENCES enrichments(id) ON DELETE CASCADE,
+    mailbox TEXT NOT NULL,
+    container TEXT NOT NULL,
+    graph_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('mail', 'meeting')),
+    link_key TEXT,
+    parent_link_key TEXT,
+    record BLOB NOT NULL,
+    PRIMARY KEY (enrichment_id, mailbox, container, graph_id)
+) STRICT;
+CREATE TABLE graph_state (
+    enrichment_id INTEGER PRIMARY KEY REFERENCES enrichments(id) ON DELETE CASCADE,
+    state TEXT NOT NULL
+) STRICT;
+ALTER TABLE enrichments ADD COLUMN graph_check TEXT;
 ";
 
 /// Brings the database to the version `migrations.len()`, applying the missing migrations in one

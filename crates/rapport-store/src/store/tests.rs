@@ -138,7 +138,7 @@ fn an_invalid_configuration_lists_every_problem() {
         [
             "users[1]: \"nobody\" is not an email address",
             "users: 1 org user after resolving groups and removing duplicates; 2 to 2500 are needed",
-            "sources: no activity sources: give at least one file or folder",
+            "sources: no activity sources: give at least one file or folder, or a Graph configuration",
             "weights.recency: the weight is negative (-1)",
             "schedule.times: 0 times of day; 1 to 4 are needed",
         ]
@@ -164,7 +164,7 @@ fn names_are_unique_without_regard_to_case() {
         problems,
         [
             "name: the enrichment needs a name",
-            "sources: no activity sources: give at least one file or folder",
+            "sources: no activity sources: give at least one file or folder, or a Graph configuration",
         ]
     );
     assert_eq!(store.enrichment_by_name("sales").expect("by name").config.name, "Sales");
@@ -592,6 +592,7 @@ fn deleting_an_enrichment_deletes_its_runs_and_results() {
         store.set_stage(run, Stage::ReadSources, 1, 2, T0 + 2 * HOUR).expect("stage");
         store.queue_run(enrichment, Trigger::Manual, T0 + 2 * HOUR).expect("skip");
     }
+    store.apply_graph_page(id, &graph_page("m1", &["g1", "g2"])).expect("graph page");
     store.delete_enrichment(id).expect("delete");
     assert!(matches!(store.enrichment(id), Err(Error::NotFound { .. })));
     assert!(matches!(store.runs(id), Err(Error::NotFound { .. })));
@@ -604,6 +605,8 @@ fn deleting_an_enrichment_deletes_its_runs_and_results() {
     let expected: Vec<(String, i64)> = [
         ("enrichments", 1),
         ("erased_addresses", 0),
+        ("graph_items", 0),
+        ("graph_state", 0),
         ("ledger_files", 0),
         ("result_tables", 6),
         ("result_versions", 2),
@@ -838,7 +841,7 @@ fn a_newer_database_is_refused() {
     assert!(matches!(error, Error::NewerSchema { found: 999, supported: crate::SCHEMA_VERSION }));
     assert_eq!(
         error.to_string(),
-        "the database schema is version 999, newer than version 5 that this rapport supports: use a newer rapport"
+        "the database schema is version 999, newer than version 6 that this rapport supports: use a newer rapport"
     );
     assert!(matches!(Store::open_read_only(&path), Err(Error::NewerSchema { found: 999, .. })));
     // Nothing was written to it.
@@ -877,7 +880,7 @@ fn a_read_only_database_gives_a_clear_error_and_keeps_the_results() {
     let error = Store::open_read_only(&old).err().expect("refused");
     assert_eq!(
         error.to_string(),
-        "the database schema is version 0, older than version 5: open it once with write access to upgrade it"
+        "the database schema is version 0, older than version 6: open it once with write access to upgrade it"
     );
 }
 
@@ -1258,6 +1261,7 @@ fn erasing_an_address_rewrites_every_ledger_holding_it_and_zeroes_the_old_pages(
         crate::erasure::Erasure {
             enrichments: vec![sales, support],
             n_files: 3,
+            n_graph_items: 0,
             checkpointed: true
         }
     );
@@ -1477,4 +1481,84 @@ fn a_trimmed_row_keeps_what_is_left_and_counts_what_was_dropped() {
         (i64::MIN, 0, 5, Some(50))
     );
     assert_eq!(ledger::trim(&[9], 0), Err(ledger::DecodeError::Format { found: Some(9) }));
+}
+
+// --- Graph items ---
+
+/// A page of mailbox `mailbox`'s Inbox with one message per id.
+fn graph_page(mailbox: &str, ids: &[&str]) -> crate::ledger::graph::GraphPage {
+    use crate::ledger::graph::{GraphPage, GraphRecord};
+    use rapport_core::model::{EmailCopy, MailRecord};
+    GraphPage {
+        mailbox: mailbox.into(),
+        container: "inbox-id".into(),
+        reset: false,
+        upserted: ids
+            .iter()
+            .map(|id| {
+                let record = MailRecord::Email(EmailCopy {
+                    message_id: Some(format!("{id:0>32}")),
+                    sent: Some(T0),
+                    sender: Some("pa@org.example".into()),
+                    recipients: vec![format!("p{id}@client.example")],
+                    ..EmailCopy::default()
+                });
+                (
+                    (*id).to_owned(),
+                    GraphRecord::Mail {
+                        record,
+                        link_key: Some(format!("k{id}")),
+                        parent_link_key: None,
+                    },
+                )
+            })
+            .collect(),
+        removed: Vec::new(),
+        state: format!("{{\"page\":\"{}\"}}", ids.join(",")),
+    }
+}
+
+#[test]
+fn graph_pages_keep_items_in_order_with_their_checkpoint() {
+    use crate::ledger::graph::GraphRecord;
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    assert_eq!(store.graph_state(id).expect("state"), None);
+    store.apply_graph_page(id, &graph_page("m1", &["g1", "g2", "g3"])).expect("page 1");
+    let mut second = graph_page("m1", &["g2", "g4"]);
+    second.removed = vec!["g1".into()];
+    store.apply_graph_page(id, &second).expect("page 2");
+    store.apply_graph_page(id, &graph_page("m0", &["g9"])).expect("other mailbox");
+    let (items, damaged) = store.graph_items(id).expect("items");
+    assert_eq!(damaged, 0);
+    let ids: Vec<(&str, &str)> =
+        items.iter().map(|item| (item.mailbox.as_str(), item.graph_id.as_str())).collect();
+    // By mailbox, then in the order first kept (g2 was changed in place, g1 removed).
+    assert_eq!(ids, [("m0", "g9"), ("m1", "g2"), ("m1", "g3"), ("m1", "g4")]);
+    assert!(
+        matches!(&items[1].record, GraphRecord::Mail { link_key: Some(key), .. } if key == "kg2")
+    );
+    assert_eq!(store.graph_state(id).expect("state").as_deref(), Some("{\"page\":\"g9\"}"));
+
+    // A reset starts the container again.
+    let mut reset = graph_page("m1", &["g5"]);
+    reset.reset = true;
+    store.apply_graph_page(id, &reset).expect("reset");
+    let (items, _) = store.graph_items(id).expect("items");
+    assert_eq!(items.iter().map(|item| item.graph_id.as_str()).collect::<Vec<_>>(), ["g9", "g5"]);
+
+    // An erase drops the address from the items that hold it.
+    let erasure = store.erase_address("pg5@client.example", 42, T0).expect("erase");
+    assert_eq!((erasure.enrichments, erasure.n_graph_items), (vec![id], 1));
+    let (items, _) = store.graph_items(id).expect("items");
+    let GraphRecord::Mail { record: rapport_core::model::MailRecord::Email(copy), .. } =
+        &items[1].record
+    else {
+        panic!("a message");
+    };
+    assert!(copy.recipients.is_empty(), "{copy:?}");
+
+    store.forget_graph(id).expect("forget");
+    assert_eq!(store.graph_items(id).expect("items").0, Vec::new());
+    assert_eq!(store.graph_state(id).expect("state"), None);
 }

@@ -182,8 +182,10 @@ pub(crate) const LEDGER_LIMITS: LedgerLimits =
 /// full read of the same files would give, pseudonymised. Calendars go through the ledger in the
 /// same way at the same time on a thread of their own (see [`read_calendars_with_ledger`]). Stops
 /// with `rapport_ingest::error::Error::Cancelled` once `cancel` is set.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn read_sources_with_ledger(
     engine: &mut Engine,
+    leading_segments: &[&str],
     sources: &[PathBuf],
     ledger: &Ledger<'_>,
     threads: usize,
@@ -301,18 +303,19 @@ pub(crate) fn read_sources_with_ledger(
                 cancel,
                 on_bytes,
             )?;
-            // The run counts every mail item's segment, in input order.
-            let order: Vec<String> = mail_items
+            // The run counts the segments pushed before the sources (a Graph source's), then
+            // every mail item's segment, in input order.
+            let order: Vec<String> = leading_segments
                 .iter()
-                .zip(&plans)
-                .map(|(item, plan)| {
+                .map(|key| (*key).to_owned())
+                .chain(mail_items.iter().zip(&plans).map(|(item, plan)| {
                     match healed.iter().find(|(job, _)| job.item.path == item.path) {
                         Some((job, read)) => {
                             segment_key(job_stamp(job, read), key_id, erased_generation)
                         }
                         None => keys.of(item, *plan, &reads),
                     }
-                })
+                }))
                 .collect();
             let order: Vec<&str> = order.iter().map(String::as_str).collect();
             engine

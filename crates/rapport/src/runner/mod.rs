@@ -26,7 +26,11 @@ use rapport_store::pseudonym::{Key, Pseudonymizer};
 use rapport_store::{Enrichment as Stored, EnrichmentId, RunId, RunOutcome, Stage, Store, Table};
 
 use crate::config;
+use crate::graph;
 use crate::pipeline;
+
+/// The engine segment of a Graph source's mail (pushed again at every run).
+const GRAPH_SEGMENT: &str = "\u{1}graph";
 
 /// How often a run looks at the store for a cancel request, and writes its progress.
 const POLL: Duration = Duration::from_millis(500);
@@ -256,18 +260,34 @@ fn run_stages(
     let settings = &enrichment.config;
     start_stage(store, run, Stage::ResolveUsers, 1, cancel)?;
     let pseudonymizer = Pseudonymizer::new(&Key::load_or_create(setup.data_dir)?);
-    let mut users: Vec<OrgUser> = settings
-        .resolved_users()
-        .into_iter()
-        .map(|email| OrgUser { email, directory_id: None })
-        .collect();
-    if let Some(path) = &settings.users_file {
+    let graph_config = match &settings.graph_config {
+        Some(path) => Some(graph::load_config(path)?),
+        None => None,
+    };
+    let mut users: Vec<OrgUser> = match &graph_config {
+        // With a Graph source the lines (groups too) are resolved through the directory.
+        Some(graph_config) => {
+            let mut lines = settings.user_lines();
+            if let Some(path) = &settings.users_file {
+                lines.extend(graph::user_lines(path)?);
+            }
+            graph::resolve_users(graph_config.clone(), &lines)?
+        }
+        None => settings
+            .resolved_users()
+            .into_iter()
+            .map(|email| OrgUser { email, directory_id: None })
+            .collect(),
+    };
+    if let (Some(path), None) = (&settings.users_file, &graph_config) {
         let loaded = customers::load_users(path)?;
         for warning in &loaded.warnings {
             store.add_warning(run, &warning.to_string())?;
         }
         users.extend(loaded.items);
     }
+    // The directory's view of the users, before their addresses become pseudonyms.
+    let graph_users = users.clone();
     let customers = pipeline::load_customers(&pipeline::CustomerFiles {
         contacts: &settings.customers.contacts,
         contact_email_column: &settings.customers.contact_email_column,
@@ -325,8 +345,56 @@ fn run_stages(
         pseudonymizer: &pseudonymizer,
         limits: setup.limits,
     };
+    // A Graph source is synced first (each page kept with its checkpoint), then its kept items
+    // go to the engine ahead of the files.
+    let mut graph_summary = None;
+    let mut leading_segments: Vec<&str> = Vec::new();
+    if let Some(graph_config) = graph_config {
+        let erased = store.erased_addresses(pseudonymizer.key_id())?;
+        let synced = graph::sync_into_store(
+            store,
+            enrichment.id,
+            graph_config,
+            &graph_users,
+            engine.window(),
+            &pseudonymizer,
+            &erased,
+            cancel,
+            &mut |pages| {
+                if last_write.get().elapsed() >= POLL {
+                    last_write.set(Instant::now());
+                    let _ = store.set_stage(run, Stage::ReadSources, pages, 0, config::now());
+                }
+            },
+        )?;
+        for failure in &synced.report.failures {
+            store.add_warning(
+                run,
+                &format!(
+                    "mailbox {} could not be read ({}): {}",
+                    failure.mailbox,
+                    failure.kind.as_str(),
+                    failure.message
+                ),
+            )?;
+        }
+        let (mail, meetings, damaged) = graph::stored_activity(store, enrichment.id, &graph_users)?;
+        if damaged > 0 {
+            store.add_warning(run, &format!("{damaged} kept Graph items could not be read"))?;
+        }
+        engine.begin_mail_segment(GRAPH_SEGMENT);
+        engine.reserve_emails(mail.len());
+        mail.into_iter().for_each(|record| engine.push_mail(record));
+        (0..synced.mail_skips.get(rapport_core::model::SkipReason::Unparseable))
+            .for_each(|_| engine.push_mail(rapport_core::model::MailRecord::Unparseable));
+        engine.push_meetings(meetings, synced.meeting_skips);
+        leading_segments.push(GRAPH_SEGMENT);
+        graph_summary = Some(graph::report_json(&synced.report));
+        check_cancel(cancel)?;
+    }
     let read = pipeline::read_sources_with_ledger(
         &mut engine,
+        &leading_segments,
         &settings.sources,
         &ledger,
         setup.threads,
@@ -381,6 +449,9 @@ fn run_stages(
         summary.insert("ledger_files_read".into(), read.files_read.into());
         summary.insert("ledger_files_reused".into(), read.files_reused.into());
         summary.insert("ledger_files_kept".into(), read.files_kept.into());
+        if let Some(graph_summary) = graph_summary {
+            summary.insert("graph".into(), graph_summary);
+        }
     }
     Ok(published)
 }

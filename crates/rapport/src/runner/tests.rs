@@ -913,3 +913,131 @@ fn an_erased_attendee_leaves_the_kept_calendars_without_a_new_read() {
     assert_eq!(counters(&read_again), (3, 3));
     assert_eq!(tables(&read_again), tables(&after));
 }
+
+/// A Graph-compatible test server on its own runtime, alive as long as this value.
+struct GraphServer {
+    runtime: tokio::runtime::Runtime,
+    server: Option<rapport_graph_testserver::TestServer>,
+}
+
+impl GraphServer {
+    fn start(dataset: rapport_graph_testserver::Dataset) -> GraphServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let config = rapport_graph_testserver::ServerConfig::new(dataset);
+        let server =
+            runtime.block_on(rapport_graph_testserver::TestServer::start(config)).expect("server");
+        GraphServer { runtime, server: Some(server) }
+    }
+
+    fn get(&self) -> &rapport_graph_testserver::TestServer {
+        self.server.as_ref().expect("running")
+    }
+}
+
+impl Drop for GraphServer {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.stop());
+        }
+    }
+}
+
+/// A stored enrichment over the small tenant's exported customer data: reading Graph (with
+/// `graph`) or the exported files (without).
+fn tenant_fixture(
+    files: &rapport_graph_testserver::ExportedFiles,
+    graph_url: Option<&str>,
+) -> Fixture {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let sources = match graph_url {
+        Some(_) => Vec::new(),
+        None => vec![files.mail_dir.clone(), files.calendar_dir.clone()],
+    };
+    let mut enrichment = EnrichmentConfig::new("Tenant", files.contacts.clone(), sources);
+    enrichment.customers.accounts = Some(files.accounts.clone());
+    enrichment.customers.account_domains_columns = vec!["Domains".into()];
+    enrichment.users =
+        fs::read_to_string(&files.users).expect("users").lines().map(str::to_owned).collect();
+    if let Some(url) = graph_url {
+        let path = folder.path().join("graph.toml");
+        fs::write(
+            &path,
+            format!(
+                "tenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\n\
+                 login_endpoint = \"{url}\"\ngraph_endpoint = \"{url}\"\n",
+                rapport_graph_testserver::DEFAULT_TENANT_ID,
+                rapport_graph_testserver::DEFAULT_CLIENT_ID,
+                rapport_graph_testserver::DEFAULT_CLIENT_SECRET,
+            ),
+        )
+        .expect("graph config");
+        enrichment.graph_config = Some(path);
+    }
+    Fixture::with_config(folder, enrichment)
+}
+
+/// The tables that do not name users (the user table carries Entra ids from Graph only).
+fn activity_tables(results: &Results) -> Vec<(String, String)> {
+    tables(results).into_iter().filter(|(name, _)| !name.ends_with("_UserEntity")).collect()
+}
+
+#[test]
+fn a_graph_source_gives_the_tables_of_its_files_and_later_runs_read_only_changes() {
+    let export = tempfile::tempdir().expect("temp dir");
+    let dataset = rapport_graph_testserver::Dataset::small();
+    let window = rapport_graph_testserver::Dataset::SMALL_WINDOW;
+    let files = dataset.export_files(export.path(), window).expect("export");
+    let server = GraphServer::start(dataset);
+    let url = server.get().base_url();
+    let as_of = window.1;
+
+    let from_files = tenant_fixture(&files, None).run_with(as_of, LEDGER_LIMITS);
+    let graph = tenant_fixture(&files, Some(&url));
+    let first = graph.run_with(as_of, LEDGER_LIMITS);
+    assert_eq!(activity_tables(&first), activity_tables(&from_files));
+    assert!(tables(&first)[0].1.lines().count() > 3, "some accounts are enriched");
+    let users = &tables(&first)[1].1;
+    assert!(users.lines().skip(1).all(|line| !line.ends_with(',')), "Entra ids: {users}");
+    assert_eq!(first.summary["graph"]["mailboxes_failed_by_reason"]["no_mailbox"], 1);
+    // Kept pseudonymised: no kept item holds a real address.
+    let (items, damaged) = graph.store.graph_items(graph.id).expect("items");
+    assert_eq!(damaged, 0);
+    assert!(items.len() > 10);
+    let users = fs::read_to_string(&files.users).expect("users");
+    for item in &items {
+        let text = format!("{:?}", item.record);
+        assert!(users.lines().all(|user| !text.contains(user)), "{text}");
+    }
+
+    // The second run follows the delta links: no first-round request, the same tables.
+    server.get().clear_requests();
+    let second = graph.run_with(as_of, LEDGER_LIMITS);
+    assert_eq!(activity_tables(&second), activity_tables(&first));
+    let requests = server.get().requests();
+    assert!(requests.iter().any(|request| request.path_and_query.contains("deltatoken")));
+    assert!(
+        !requests.iter().any(|request| request.path_and_query.contains("receivedDateTime")),
+        "{:?}",
+        requests.iter().map(|request| &request.path_and_query).collect::<Vec<_>>()
+    );
+
+    // A message goes away: the next run gets it as @removed and counts as a fresh store does.
+    let (mailbox, folder, removed) = server.get().with_dataset(|dataset| {
+        let user = dataset.users().iter().find(|user| user.has_mailbox).expect("a mailbox").clone();
+        let folder = dataset.folder_id(&user.id, "Inbox").expect("an inbox");
+        let message = dataset.messages(&user.id, &folder).expect("messages").remove(0);
+        (user.id, folder, message.id)
+    });
+    server.get().remove_message(&mailbox, &folder, &removed).expect("remove");
+    let third = graph.run_with(as_of, LEDGER_LIMITS);
+    let fresh = tenant_fixture(&files, Some(&url)).run_with(as_of, LEDGER_LIMITS);
+    assert_eq!(activity_tables(&third), activity_tables(&fresh));
+    assert_eq!(
+        third.summary["emails_seen"].as_u64().expect("seen") + 1,
+        first.summary["emails_seen"].as_u64().expect("seen")
+    );
+}
