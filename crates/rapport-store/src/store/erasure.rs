@@ -30,60 +30,57 @@ impl Store {
     /// transaction, so the freed pages are zeroed, and the write-ahead log is then checkpointed
     /// and truncated so the old pages do not survive there either.
     pub fn erase_address(&self, pseudonym: &str, key_id: i64, now: i64) -> Result<Erasure, Error> {
-        let context = "could not erase the address";
-        let mut connection = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let outcome = (|| {
-            let previous: i64 = connection
-                .query_row("PRAGMA secure_delete", [], |row| row.get(0))
-                .map_err(sql(context))?;
-            connection.pragma_update(None, "secure_delete", 1).map_err(sql(context))?;
-            let erased = erase_in(&mut connection, pseudonym, key_id, now);
-            let checkpointed = erased.is_ok() && checkpoint(&connection);
-            // The connection goes back to its usual setting whatever happened.
-            let restored = connection.pragma_update(None, "secure_delete", previous);
-            let mut erasure = erased?;
-            restored.map_err(sql(context))?;
-            erasure.checkpointed = checkpointed;
-            Ok(erasure)
-        })();
-        outcome.map_err(|error| classify(&self.database, error))
+        let (erasure, checkpointed) = self
+            .securely("could not erase the address", |connection| {
+                erase_in(connection, pseudonym, key_id, now)
+            })?;
+        Ok(Erasure { checkpointed, ..erasure })
     }
-}
 
-impl Store {
     /// Deletes every results version of `id` but the latest, with `secure_delete` on and the
     /// write-ahead log checkpointed: after an erase, the earlier versions still counted the
     /// erased person. Returns how many versions were deleted. Run history (the summaries) stays.
     pub fn drop_earlier_results(&self, id: EnrichmentId) -> Result<u64, Error> {
         let context = "could not delete the earlier results";
+        let (deleted, _) = self.securely(context, |connection| {
+            let transaction = connection
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql(context))?;
+            let deleted = transaction
+                .execute(
+                    "DELETE FROM result_versions WHERE enrichment_id = ?1
+                     AND version < (SELECT max(version) FROM result_versions
+                                    WHERE enrichment_id = ?1)",
+                    [id.0],
+                )
+                .map_err(sql(context))?;
+            transaction.commit().map_err(sql(context))?;
+            Ok(deleted as u64)
+        })?;
+        Ok(deleted)
+    }
+
+    /// Runs `work` on the writer with `PRAGMA secure_delete` on (freed pages are zeroed), then
+    /// checkpoints and truncates the write-ahead log so the old pages do not survive there
+    /// either. The second value says whether the checkpoint completed (a reader holding an old
+    /// snapshot stops it early). The connection goes back to its usual setting whatever happened.
+    fn securely<T>(
+        &self,
+        context: &'static str,
+        work: impl FnOnce(&mut Connection) -> Result<T, Error>,
+    ) -> Result<(T, bool), Error> {
         let mut connection = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let outcome = (|| {
             let previous: i64 = connection
                 .query_row("PRAGMA secure_delete", [], |row| row.get(0))
                 .map_err(sql(context))?;
             connection.pragma_update(None, "secure_delete", 1).map_err(sql(context))?;
-            let deleted = (|| {
-                let transaction = connection
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(sql(context))?;
-                let deleted = transaction
-                    .execute(
-                        "DELETE FROM result_versions WHERE enrichment_id = ?1
-                         AND version < (SELECT max(version) FROM result_versions
-                                        WHERE enrichment_id = ?1)",
-                        [id.0],
-                    )
-                    .map_err(sql(context))?;
-                transaction.commit().map_err(sql(context))?;
-                Ok::<u64, Error>(deleted as u64)
-            })();
-            if deleted.is_ok() {
-                checkpoint(&connection);
-            }
+            let done = work(&mut connection);
+            let checkpointed = done.is_ok() && checkpoint(&connection);
             let restored = connection.pragma_update(None, "secure_delete", previous);
-            let deleted = deleted?;
+            let done = done?;
             restored.map_err(sql(context))?;
-            Ok(deleted)
+            Ok((done, checkpointed))
         })();
         outcome.map_err(|error| classify(&self.database, error))
     }
