@@ -124,13 +124,14 @@ pub(crate) fn user_lines(path: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the users file {}", path.display()))?;
     let mut lines = Vec::new();
-    for (number, line) in text.lines().enumerate() {
+    for line in text.lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         let first = line.split(',').next().unwrap_or_default().trim().trim_matches('"');
-        if number == 0 && first.eq_ignore_ascii_case("email") {
+        // A header row is the first line that holds anything.
+        if lines.is_empty() && first.eq_ignore_ascii_case("email") {
             continue;
         }
         lines.push(first.to_owned());
@@ -588,4 +589,25 @@ pub(crate) fn stored_activity(
         }
     }
     Ok((mail, meetings, damaged))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_lines_take_addresses_groups_and_the_first_csv_column() {
+        let folder = tempfile::tempdir().expect("temp dir");
+        let path = folder.path().join("users.csv");
+        std::fs::write(
+            &path,
+            "\n# org users\nEmail,DirectoryId\nann@contoso.example,1\n\"group:All Staff\"\n  bob@contoso.example  \n",
+        )
+        .expect("users");
+        assert_eq!(
+            user_lines(&path).expect("lines"),
+            ["ann@contoso.example", "group:All Staff", "bob@contoso.example"]
+        );
+        assert!(user_lines(&folder.path().join("missing.txt")).is_err());
+    }
 }
