@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Corpus checks on the real data in ../shared/data: every Enron mbox, every edge-case message and
-# every .ics file goes through `rapport enrich` without a panic, and each summary adds up.
+# every .ics file goes through `rapport enrich` without a panic, and each summary adds up; every
+# documented Microsoft Graph payload reads through the Graph page readers as expected.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${RAPPORT_SHARED:-$root/../shared}
@@ -25,6 +26,9 @@ for as_of in 2004-01-01 2012-01-01 2022-06-01 2026-01-01; do
     --as-of "$as_of" --out "$work/ical-$as_of" --quiet
   python3 "$root/scripts/check-summary.py" "$work/ical-$as_of/summary.json" --emails-seen 0
 done
+
+echo "== Microsoft Graph documented payloads"
+cargo run --release -q -p rapport-graph --example graph_payloads --manifest-path "$root/Cargo.toml" -- "$data/msgraph"
 
 echo "== Enron (325k messages)"
 enron=$("$root/scripts/unpack-enron.sh")
