@@ -241,16 +241,26 @@ fn push_noreply(out: &mut EmailAddress, domain: u64) {
     let _ = write!(out.address, "noreply@customer{domain:04}.example");
 }
 
-/// Resizes `list` to `len` entries, keeping the existing ones' buffers for reuse.
-fn resize_addresses(list: &mut Vec<EmailAddress>, len: usize) {
-    list.truncate(len);
-    while list.len() < len {
-        list.push(EmailAddress::default());
+/// Makes `list` hold one address, filled by `fill` (the kept entry's buffers are reused).
+fn only_address(list: &mut Vec<EmailAddress>, fill: impl FnOnce(&mut EmailAddress)) {
+    list.resize_with(1, EmailAddress::default);
+    if let Some(first) = list.first_mut() {
+        fill(first);
     }
 }
 
 fn address_slot(slot: &mut Option<EmailAddress>) -> &mut EmailAddress {
     slot.get_or_insert_with(EmailAddress::default)
+}
+
+/// The addressing of a message from outside to `mailbox`: sent by its `from`, to the mailbox
+/// owner alone.
+fn address_to_mailbox(out: &mut Message, mailbox: u64) {
+    out.sender.clone_from(&out.from);
+    only_address(&mut out.to, |first| push_org_user(first, mailbox));
+    out.cc.clear();
+    out.bcc.clear();
+    out.kind = MessageKind::Message;
 }
 
 /// The id of generated message `index` of `range`.
@@ -486,10 +496,9 @@ impl Generator {
             SentKind::Reply => {
                 let inbox_hash = self.hash(tag::INBOX, sender, index);
                 let domain = self.domain(inbox_hash >> 8);
-                resize_addresses(&mut out.to, 1);
-                if let Some(first) = out.to.first_mut() {
-                    push_contact(first, domain, (inbox_hash >> 16) % CONTACTS_PER_DOMAIN);
-                }
+                only_address(&mut out.to, |first| {
+                    push_contact(first, domain, (inbox_hash >> 16) % CONTACTS_PER_DOMAIN)
+                });
                 out.cc.clear();
                 let root_time = self.inbox_new_time(sender, index);
                 self.push_index_header(&mut out.conversation_index, 2, sender, index, root_time);
@@ -502,7 +511,7 @@ impl Generator {
                 let domain = self.domain(hash >> 8);
                 let first_contact = (hash >> 16) % CONTACTS_PER_DOMAIN;
                 let two_contacts = kind == SentKind::Outbound && (hash >> 24).is_multiple_of(4);
-                resize_addresses(&mut out.to, if two_contacts { 2 } else { 1 });
+                out.to.resize_with(if two_contacts { 2 } else { 1 }, EmailAddress::default);
                 for (position, slot) in out.to.iter_mut().enumerate() {
                     push_contact(
                         slot,
@@ -515,10 +524,7 @@ impl Generator {
                     .filter(|_| kind == SentKind::WithColleague)
                 {
                     Some(partner) => {
-                        resize_addresses(&mut out.cc, 1);
-                        if let Some(first) = out.cc.first_mut() {
-                            push_org_user(first, partner);
-                        }
+                        only_address(&mut out.cc, |first| push_org_user(first, partner));
                         if (hash >> 32).is_multiple_of(25) {
                             out.kind = MessageKind::EventMessage;
                         }
@@ -542,14 +548,7 @@ impl Generator {
         out.received = time + 5;
         let domain = self.domain(sent_hash >> 8);
         push_contact(address_slot(&mut out.from), domain, (sent_hash >> 16) % CONTACTS_PER_DOMAIN);
-        out.sender.clone_from(&out.from);
-        resize_addresses(&mut out.to, 1);
-        if let Some(first) = out.to.first_mut() {
-            push_org_user(first, mailbox);
-        }
-        out.cc.clear();
-        out.bcc.clear();
-        out.kind = MessageKind::Message;
+        address_to_mailbox(out, mailbox);
         out.internet_message_id.clear();
         let _ = write!(
             out.internet_message_id,
@@ -575,14 +574,7 @@ impl Generator {
         } else {
             push_contact(address_slot(&mut out.from), domain, (hash >> 16) % CONTACTS_PER_DOMAIN);
         }
-        out.sender.clone_from(&out.from);
-        resize_addresses(&mut out.to, 1);
-        if let Some(first) = out.to.first_mut() {
-            push_org_user(first, mailbox);
-        }
-        out.cc.clear();
-        out.bcc.clear();
-        out.kind = MessageKind::Message;
+        address_to_mailbox(out, mailbox);
         self.push_inbox_message_id(&mut out.internet_message_id, mailbox, index);
         self.push_index_header(&mut out.conversation_index, 2, mailbox, index, time);
         self.push_conversation_id(&mut out.conversation_id, 2, mailbox, index);
@@ -667,7 +659,7 @@ impl Generator {
             + usize::from(partner.is_some())
             + usize::from(contact_organizes)
             + usize::from(matches!(variant, 19..=20));
-        resize_addresses_of(&mut out.attendees, n_attendees);
+        out.attendees.resize_with(n_attendees, Attendee::default);
         let mut attendees = out.attendees.iter_mut();
         for position in 0..n_contacts {
             if let Some(attendee) = attendees.next() {
@@ -723,12 +715,5 @@ impl Generator {
         } else {
             ResponseType::Accepted
         };
-    }
-}
-
-fn resize_addresses_of(list: &mut Vec<Attendee>, len: usize) {
-    list.truncate(len);
-    while list.len() < len {
-        list.push(Attendee::default());
     }
 }

@@ -3,23 +3,39 @@
 use std::fs;
 
 use rapport_core::calendar::{CalendarFile, expand};
-use rapport_core::model::{MailRecord, SkipReason};
+use rapport_core::model::{EmailCopy, MailRecord, MeetingCopy, SkipCounts, SkipReason};
 use rapport_ingest::source::{SourceKind, read_mail, walk};
 use rapport_ingest::{customers, ics};
 
+use super::ExportedFiles;
 use crate::dataset::{Dataset, GenSpec};
 use crate::datetime::utc;
 
-/// Reads the exported files back with rapport-ingest: the mail records, and the calendar
-/// occurrence copies of the window with their skip counts.
+/// Exports `dataset` for `window` into a new temporary folder (kept alive by the returned guard).
+fn export(dataset: &Dataset, window: (i64, i64)) -> (tempfile::TempDir, ExportedFiles) {
+    let Ok(dir) = tempfile::tempdir() else { panic!("no temp dir") };
+    let Ok(files) = dataset.export_files(dir.path(), window) else { panic!("export failed") };
+    (dir, files)
+}
+
+/// Reads the exported files back with rapport-ingest: the email copies, the calendar occurrence
+/// copies of the window with their skip counts, and the files the walk ignored.
 fn read_back(
-    files: &super::ExportedFiles,
+    files: &ExportedFiles,
     window: (i64, i64),
-) -> (Vec<MailRecord>, Vec<rapport_core::model::MeetingCopy>, rapport_core::model::SkipCounts, u64)
-{
+) -> (Vec<EmailCopy>, Vec<MeetingCopy>, SkipCounts, u64) {
     let Ok(walked) = walk(&files.sources()) else { panic!("walk failed") };
-    let mut records = Vec::new();
-    let read = read_mail(&walked.items, 2, &mut |record| records.push(record), &|_| {});
+    let mut emails = Vec::new();
+    let read = read_mail(
+        &walked.items,
+        2,
+        &mut |record| {
+            if let MailRecord::Email(email) = record {
+                emails.push(email);
+            }
+        },
+        &|_| {},
+    );
     assert!(read.is_ok());
     let calendars: Vec<CalendarFile> = walked
         .items
@@ -28,57 +44,48 @@ fn read_back(
         .map(|item| ics::parse_ics(&fs::read(&item.path).unwrap_or_default()))
         .collect();
     let (meetings, skips) = expand(&calendars, window.0, window.1);
-    (records, meetings, skips, walked.files_ignored)
+    (emails, meetings, skips, walked.files_ignored)
+}
+
+/// How many users and contacts the customer files hold, read as `rapport enrich` reads them.
+fn customer_counts(files: &ExportedFiles) -> (Option<usize>, Option<usize>) {
+    let users = customers::load_users(&files.users).map(|loaded| loaded.items.len()).ok();
+    let contacts = customers::load_contacts(&files.contacts, "Email", "AccountId")
+        .map(|loaded| loaded.items.len())
+        .ok();
+    (users, contacts)
 }
 
 #[test]
 fn small_export_reads_back() {
     let dataset = Dataset::small();
-    let Ok(dir) = tempfile::tempdir() else { panic!("no temp dir") };
-    let Ok(files) = dataset.export_files(dir.path(), Dataset::SMALL_WINDOW) else {
-        panic!("export failed")
-    };
+    let (_dir, files) = export(&dataset, Dataset::SMALL_WINDOW);
     assert_eq!((files.n_messages, files.n_events), (19, 14));
-    let (records, meetings, skips, files_ignored) = read_back(&files, Dataset::SMALL_WINDOW);
+    let (emails, meetings, skips, files_ignored) = read_back(&files, Dataset::SMALL_WINDOW);
     assert_eq!(files_ignored, 0);
-    let emails: Vec<_> = records
-        .iter()
-        .filter_map(|record| match record {
-            MailRecord::Email(email) => Some(email),
-            MailRecord::Unparseable => None,
-        })
-        .collect();
     assert_eq!(emails.len(), 19);
+    let copies = |message_id: &'static str| {
+        emails.iter().filter(move |email| email.message_id.as_deref() == Some(message_id))
+    };
     // The reply carries its parent (found through conversationIndex) and the eventMessage reads
     // as calendar traffic.
-    let m2 =
-        emails.iter().find(|email| email.message_id.as_deref() == Some("m2.ana@fabrikam.example"));
+    let m2 = copies("m2.ana@fabrikam.example").next();
     assert_eq!(m2.and_then(|email| email.parent_id.as_deref()), Some("m1.adele@contoso.example"));
     assert_eq!(m2.and_then(|email| email.sent), Some(utc(2025, 6, 2, 13, 30, 0)));
     assert_eq!(
         m2.map(|email| email.recipients.clone()),
         Some(vec!["adele@contoso.example".to_owned(), "bianca@contoso.example".to_owned()])
     );
-    let m15 = emails
-        .iter()
-        .find(|email| email.message_id.as_deref() == Some("m15.adele@contoso.example"));
+    let m15 = copies("m15.adele@contoso.example").next();
     assert_eq!(m15.and_then(|email| email.parent_id.as_deref()), Some("m2.ana@fabrikam.example"));
-    let m8 =
-        emails.iter().find(|email| email.message_id.as_deref() == Some("m8.diego@contoso.example"));
+    let m8 = copies("m8.diego@contoso.example").next();
     assert_eq!(m8.map(|email| email.automated), Some(true));
-    let m13_copies: Vec<_> = emails
-        .iter()
-        .filter(|email| email.message_id.as_deref() == Some("m13.diego@contoso.example"))
-        .collect();
     // Chen's copy (his mailbox comes first) does not show the Bcc line that names him.
-    assert_eq!(m13_copies.iter().map(|email| email.recipients.len()).collect::<Vec<_>>(), [1, 2]);
     assert_eq!(
-        emails
-            .iter()
-            .filter(|email| email.message_id.as_deref() == Some("m1.adele@contoso.example"))
-            .count(),
-        3
+        copies("m13.diego@contoso.example").map(|email| email.recipients.len()).collect::<Vec<_>>(),
+        [1, 2]
     );
+    assert_eq!(copies("m1.adele@contoso.example").count(), 3);
     assert!(!emails.iter().any(|email| matches!(
         email.message_id.as_deref(),
         Some("m9.adele@contoso.example" | "m10.ana@fabrikam.example")
@@ -114,12 +121,7 @@ fn small_export_reads_back() {
     );
 
     // The customer files read as `rapport enrich` reads them.
-    let users = customers::load_users(&files.users).map(|loaded| loaded.items.len()).ok();
-    assert_eq!(users, Some(5));
-    let contacts = customers::load_contacts(&files.contacts, "Email", "AccountId")
-        .map(|loaded| loaded.items.len())
-        .ok();
-    assert_eq!(contacts, Some(5));
+    assert_eq!(customer_counts(&files), (Some(5), Some(5)));
     let accounts =
         customers::load_accounts(&files.accounts, "AccountId", &["Domains".to_owned()]).ok();
     let accounts = accounts.map(|loaded| loaded.items).unwrap_or_default();
@@ -163,29 +165,15 @@ fn generated_export_reads_back() {
             .filter(|event| event.start < spec.window.1 && event.end > spec.window.0)
             .count() as u64;
     }
-    let Ok(dir) = tempfile::tempdir() else { panic!("no temp dir") };
-    let Ok(files) = dataset.export_files(dir.path(), spec.window) else { panic!("export failed") };
+    let (_dir, files) = export(&dataset, spec.window);
     assert_eq!((files.n_messages, files.n_events), (expected_messages, expected_events));
     assert!(expected_messages > 250 && expected_messages < 300);
-    let (records, meetings, skips, _) = read_back(&files, spec.window);
-    let emails: Vec<_> = records
-        .iter()
-        .filter_map(|record| match record {
-            MailRecord::Email(email) => Some(email),
-            MailRecord::Unparseable => None,
-        })
-        .collect();
+    let (emails, meetings, skips, _) = read_back(&files, spec.window);
     assert_eq!(emails.len() as u64, expected_messages);
     assert_eq!(emails.iter().filter(|email| email.parent_id.is_some()).count(), expected_parents);
     // Every event copy is read; the copies of one event in two calendars are versions of one
     // UID, one of which wins.
     assert_eq!(meetings.len() as u64 + skips.get(SkipReason::Duplicate), expected_events);
     assert_eq!(skips.total(), skips.get(SkipReason::Duplicate));
-    assert_eq!(customers::load_users(&files.users).map(|loaded| loaded.items.len()).ok(), Some(5));
-    assert_eq!(
-        customers::load_contacts(&files.contacts, "Email", "AccountId")
-            .map(|loaded| loaded.items.len())
-            .ok(),
-        Some(32)
-    );
+    assert_eq!(customer_counts(&files), (Some(5), Some(32)));
 }

@@ -56,6 +56,18 @@ pub(crate) fn percent_encode(text: &str, out: &mut String) {
     }
 }
 
+/// Reads an `application/x-www-form-urlencoded` body (a raw query string has the same syntax).
+pub(crate) fn parse_form(body: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(name, true), percent_decode(value, true))
+        })
+        .collect()
+}
+
 /// The decoded options of a query string, in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Query {
@@ -65,15 +77,7 @@ pub(crate) struct Query {
 impl Query {
     /// Reads a raw query string (`a=b&c=d`), decoding names and values as a form does.
     pub(crate) fn parse(raw: &str) -> Query {
-        let pairs = raw
-            .split('&')
-            .filter(|pair| !pair.is_empty())
-            .map(|pair| {
-                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                (percent_decode(name, true), percent_decode(value, true))
-            })
-            .collect();
-        Query { pairs }
+        Query { pairs: parse_form(raw.as_bytes()) }
     }
 
     /// The value of option `name`, matched case-insensitively and with or without its `$`

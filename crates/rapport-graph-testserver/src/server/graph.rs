@@ -15,12 +15,13 @@ use axum::http::{HeaderMap, Method};
 use super::{Reply, Shared, lock, unauthorized};
 use crate::config::Fault;
 use crate::dataset::{
-    Dataset, Event, Mailbox, MemberRef, Message, Store, child_count, folder_index, id_fragment,
+    Dataset, Event, Item, Mailbox, MemberRef, Store, child_count, folder_index, id_fragment,
 };
 use crate::datetime::parse_datetime;
 use crate::json::{
-    self, Fields, FolderJson, folder_fields, group_fields, message_fields, push_event, push_folder,
-    push_group, push_message, push_org_contact, push_removed, push_string, push_user, user_fields,
+    self, Fields, FolderJson, UnknownProperty, folder_fields, group_fields, message_fields,
+    push_event, push_folder, push_group, push_message, push_org_contact, push_removed, push_string,
+    push_user, user_fields,
 };
 use crate::odata::{
     Prefer, Query, decode_token, encode_token, parse_eq_filter, parse_prefer,
@@ -422,69 +423,99 @@ impl Context<'_> {
 
     // ---- directory ----
 
-    fn get_user(&self, key: &str) -> Reply {
-        if !self.has_role(&USER_ROLES) {
-            return Self::directory_denied();
+    /// The `$select` of a users or groups request, read by `read` once the caller holds one of
+    /// `roles`; an unknown property of `type_name` answers 400.
+    fn directory_select(
+        &self,
+        roles: &[&str],
+        read: fn(Option<&str>) -> Result<Fields, UnknownProperty>,
+        type_name: &str,
+    ) -> Result<Fields, Reply> {
+        if !self.has_role(roles) {
+            return Err(Self::directory_denied());
         }
-        let fields = match user_fields(self.query.get("$select")) {
+        read(self.query.get("$select")).map_err(|unknown| unknown_property(&unknown.0, type_name))
+    }
+
+    /// A users or groups list, paged: `items` of `collection` (whose paging tokens carry
+    /// `list_key`), all of them or those `matches` accepts for a `$filter` `property eq 'value'`
+    /// on one of `properties` (lower case); any other filter answers the unsupported-filter error.
+    fn directory_list<T>(
+        &self,
+        items: &[T],
+        collection: &str,
+        list_key: i64,
+        properties: &[&str],
+        matches: impl Fn(&T, &str, &str) -> bool,
+        push: impl Fn(&mut String, &T),
+    ) -> Reply {
+        let filter = match self.query.get("$filter").map(parse_eq_filter) {
+            None => None,
+            Some(Some((property, value))) => {
+                let property = property.to_ascii_lowercase();
+                if !properties.contains(&property.as_str()) {
+                    return unsupported_filter();
+                }
+                Some((property, value))
+            }
+            Some(None) => return unsupported_filter(),
+        };
+        let selected: Vec<&T> = items
+            .iter()
+            .filter(|item| {
+                filter.as_ref().is_none_or(|(property, value)| matches(item, property, value))
+            })
+            .collect();
+        self.directory_page(
+            &self.select_fragment(collection),
+            list_key,
+            selected.len(),
+            |out, position| {
+                if let Some(item) = selected.get(position) {
+                    push(out, item);
+                }
+            },
+        )
+    }
+
+    /// A single user or group of `collection`, written by `push`.
+    fn directory_entity(&self, collection: &str, push: impl FnOnce(&mut String)) -> Reply {
+        let mut object = String::with_capacity(256);
+        push(&mut object);
+        let context = self.metadata(&format!("{}/$entity", self.select_fragment(collection)));
+        Reply::json(200, entity(&context, &object))
+    }
+
+    fn get_user(&self, key: &str) -> Reply {
+        let fields = match self.directory_select(&USER_ROLES, user_fields, "user") {
             Ok(fields) => fields,
-            Err(unknown) => return unknown_property(&unknown.0, "user"),
+            Err(reply) => return reply,
         };
         let Some(user) =
             self.dataset.user_index(key).and_then(|index| self.dataset.users.get(index))
         else {
             return resource_not_found(key);
         };
-        let mut object = String::with_capacity(256);
-        push_user(&mut object, user, fields, false);
-        Reply::json(
-            200,
-            entity(&self.metadata(&format!("{}/$entity", self.select_fragment("users"))), &object),
-        )
+        self.directory_entity("users", |object| push_user(object, user, fields, false))
     }
 
     fn list_users(&self) -> Reply {
-        if !self.has_role(&USER_ROLES) {
-            return Self::directory_denied();
-        }
-        let fields = match user_fields(self.query.get("$select")) {
+        let fields = match self.directory_select(&USER_ROLES, user_fields, "user") {
             Ok(fields) => fields,
-            Err(unknown) => return unknown_property(&unknown.0, "user"),
+            Err(reply) => return reply,
         };
-        let filter = match self.query.get("$filter").map(parse_eq_filter) {
-            Some(None) => return unsupported_filter(),
-            Some(Some(filter)) => Some(filter),
-            None => None,
-        };
-        let users: Vec<usize> = (0..self.dataset.users.len())
-            .filter(|&index| {
-                let Some(user) = self.dataset.users.get(index) else { return false };
-                match &filter {
-                    None => true,
-                    Some((property, value)) => match property.to_ascii_lowercase().as_str() {
-                        "mail" => user
-                            .mail
-                            .as_deref()
-                            .is_some_and(|mail| mail.eq_ignore_ascii_case(value)),
-                        "userprincipalname" => user.user_principal_name.eq_ignore_ascii_case(value),
-                        "id" => user.id.eq_ignore_ascii_case(value),
-                        _ => false,
-                    },
-                }
-            })
-            .collect();
-        if let Some((property, _)) = &filter
-            && !["mail", "userprincipalname", "id"]
-                .contains(&property.to_ascii_lowercase().as_str())
-        {
-            return unsupported_filter();
-        }
-        self.directory_page(&self.select_fragment("users"), 0, users.len(), |out, position| {
-            if let Some(user) = users.get(position).and_then(|&index| self.dataset.users.get(index))
-            {
-                push_user(out, user, fields, false);
-            }
-        })
+        self.directory_list(
+            &self.dataset.users,
+            "users",
+            0,
+            &["mail", "userprincipalname", "id"],
+            |user, property, value| match property {
+                "mail" => user.mail.as_deref().is_some_and(|mail| mail.eq_ignore_ascii_case(value)),
+                "userprincipalname" => user.user_principal_name.eq_ignore_ascii_case(value),
+                _ => user.id.eq_ignore_ascii_case(value),
+            },
+            |out, user| push_user(out, user, fields, false),
+        )
     }
 
     fn find_group(&self, id: &str) -> Option<usize> {
@@ -492,66 +523,36 @@ impl Context<'_> {
     }
 
     fn get_group(&self, id: &str) -> Reply {
-        if !self.has_role(&GROUP_ROLES) {
-            return Self::directory_denied();
-        }
-        let fields = match group_fields(self.query.get("$select")) {
+        let fields = match self.directory_select(&GROUP_ROLES, group_fields, "group") {
             Ok(fields) => fields,
-            Err(unknown) => return unknown_property(&unknown.0, "group"),
+            Err(reply) => return reply,
         };
         let Some(group) = self.find_group(id).and_then(|index| self.dataset.groups.get(index))
         else {
             return resource_not_found(id);
         };
-        let mut object = String::with_capacity(256);
-        push_group(&mut object, group, fields, false);
-        Reply::json(
-            200,
-            entity(&self.metadata(&format!("{}/$entity", self.select_fragment("groups"))), &object),
-        )
+        self.directory_entity("groups", |object| push_group(object, group, fields, false))
     }
 
     fn list_groups(&self) -> Reply {
-        if !self.has_role(&GROUP_ROLES) {
-            return Self::directory_denied();
-        }
-        let fields = match group_fields(self.query.get("$select")) {
+        let fields = match self.directory_select(&GROUP_ROLES, group_fields, "group") {
             Ok(fields) => fields,
-            Err(unknown) => return unknown_property(&unknown.0, "group"),
+            Err(reply) => return reply,
         };
-        let filter = match self.query.get("$filter").map(parse_eq_filter) {
-            Some(None) => return unsupported_filter(),
-            Some(Some(filter)) => Some(filter),
-            None => None,
-        };
-        if let Some((property, _)) = &filter
-            && !["mail", "displayname", "id"].contains(&property.to_ascii_lowercase().as_str())
-        {
-            return unsupported_filter();
-        }
-        let groups: Vec<usize> = (0..self.dataset.groups.len())
-            .filter(|&index| {
-                let Some(group) = self.dataset.groups.get(index) else { return false };
-                match &filter {
-                    None => true,
-                    Some((property, value)) => match property.to_ascii_lowercase().as_str() {
-                        "mail" => group
-                            .mail
-                            .as_deref()
-                            .is_some_and(|mail| mail.eq_ignore_ascii_case(value)),
-                        "displayname" => group.display_name.eq_ignore_ascii_case(value),
-                        _ => group.id.eq_ignore_ascii_case(value),
-                    },
+        self.directory_list(
+            &self.dataset.groups,
+            "groups",
+            1,
+            &["mail", "displayname", "id"],
+            |group, property, value| match property {
+                "mail" => {
+                    group.mail.as_deref().is_some_and(|mail| mail.eq_ignore_ascii_case(value))
                 }
-            })
-            .collect();
-        self.directory_page(&self.select_fragment("groups"), 1, groups.len(), |out, position| {
-            if let Some(group) =
-                groups.get(position).and_then(|&index| self.dataset.groups.get(index))
-            {
-                push_group(out, group, fields, false);
-            }
-        })
+                "displayname" => group.display_name.eq_ignore_ascii_case(value),
+                _ => group.id.eq_ignore_ascii_case(value),
+            },
+            |out, group| push_group(out, group, fields, false),
+        )
     }
 
     fn members(&self, id: &str, transitive: bool, users_only: bool) -> Reply {
@@ -887,97 +888,14 @@ impl Context<'_> {
         };
         let [received_from, field_bits] = round.options;
         let fields = Fields::from_bits(field_bits as u64);
-        let page_size = self.page_size(OUTLOOK_DEFAULT_PAGE, OUTLOOK_MAX_PAGE);
-        let generator = self.dataset.generator.as_deref();
-        let mut out = String::with_capacity(512 + page_size * 900);
-        start_page(&mut out, &self.metadata("Collection(message)"));
-        let mut scratch = Message::default();
-        let mut written = 0;
-        let link = match round.mode {
-            Mode::FirstRound { snapshot, position } => {
-                let end = folder.messages.end_position();
-                let scan_limit = page_size as u64 * 20 + 1000;
-                let mut position = position;
-                let mut scanned = 0;
-                while position < end && written < page_size && scanned < scan_limit {
-                    if let Some(message) = folder.messages.item(position, generator, &mut scratch)
-                        && message.received >= received_from
-                    {
-                        if written > 0 {
-                            out.push(',');
-                        }
-                        push_message(&mut out, message, &folder.id, fields);
-                        written += 1;
-                    }
-                    position += 1;
-                    scanned += 1;
-                }
-                if position < end {
-                    let token = encode_token(
-                        TOKEN_FIRST_ROUND,
-                        &[
-                            self.epoch,
-                            folder_key,
-                            snapshot as i64,
-                            position as i64,
-                            received_from,
-                            field_bits,
-                        ],
-                    );
-                    ("@odata.nextLink", self.delta_link("$skiptoken", &token))
-                } else {
-                    let token = encode_token(
-                        TOKEN_DELTA,
-                        &[self.epoch, folder_key, snapshot as i64, received_from, field_bits],
-                    );
-                    ("@odata.deltaLink", self.delta_link("$deltatoken", &token))
-                }
-            }
-            Mode::Changes { from, to, offset } => {
-                let ids = folder.messages.changed_ids(from, to);
-                let end = ids.len().min(offset.saturating_add(page_size));
-                for id in ids.iter().skip(offset).take(end.saturating_sub(offset)) {
-                    if written > 0 {
-                        out.push(',');
-                    }
-                    let message = folder.messages.position_of(id).and_then(|position| {
-                        folder.messages.item(position, generator, &mut scratch)
-                    });
-                    match message {
-                        Some(message) => push_message(&mut out, message, &folder.id, fields),
-                        None => push_removed(&mut out, "#microsoft.graph.message", id),
-                    }
-                    written += 1;
-                }
-                if end < ids.len() {
-                    let token = encode_token(
-                        TOKEN_CHANGES,
-                        &[
-                            self.epoch,
-                            folder_key,
-                            from as i64,
-                            to as i64,
-                            end as i64,
-                            received_from,
-                            field_bits,
-                        ],
-                    );
-                    ("@odata.nextLink", self.delta_link("$skiptoken", &token))
-                } else {
-                    let token = encode_token(
-                        TOKEN_DELTA,
-                        &[self.epoch, folder_key, to as i64, received_from, field_bits],
-                    );
-                    ("@odata.deltaLink", self.delta_link("$deltatoken", &token))
-                }
-            }
-        };
-        end_page(&mut out, Some((link.0, link.1.as_str())));
-        let reply = Reply::json(200, out);
-        match self.preference_applied(page_size, false) {
-            Some(applied) => reply.with_header("preference-applied", applied),
-            None => reply,
-        }
+        self.delta_page(
+            &MESSAGE_DELTA,
+            &folder.messages,
+            folder_key,
+            round,
+            |message| message.received >= received_from,
+            |out, message| push_message(out, message, &folder.id, fields),
+        )
     }
 
     fn event_delta(&self, user: &str) -> Reply {
@@ -1006,95 +924,110 @@ impl Context<'_> {
         let overlaps = |event: &Event| {
             event.start < window_end && (event.end > window_start || event.start >= window_start)
         };
+        self.delta_page(&EVENT_DELTA, calendar, mailbox_key, round, overlaps, push_event)
+    }
+
+    /// One page of a delta round over `store`, ending with its nextLink or deltaLink. A first
+    /// round lists the live items `keep` accepts; a change round lists each changed item as it is
+    /// now, or `@removed` when it is gone (or, with `kind.keep_changes`, no longer kept). The
+    /// links carry the store key and the round's options on to the next request.
+    fn delta_page<T: Item>(
+        &self,
+        kind: &DeltaKind,
+        store: &Store<T>,
+        store_key: i64,
+        round: Round,
+        keep: impl Fn(&T) -> bool,
+        push: impl Fn(&mut String, &T),
+    ) -> Reply {
+        let [first_option, second_option] = round.options;
         let page_size = self.page_size(OUTLOOK_DEFAULT_PAGE, OUTLOOK_MAX_PAGE);
         let generator = self.dataset.generator.as_deref();
-        let mut out = String::with_capacity(512 + page_size * 1400);
-        start_page(&mut out, &self.metadata("Collection(event)"));
-        let mut scratch = Event::default();
+        let mut out = String::with_capacity(512 + page_size * kind.item_bytes);
+        start_page(&mut out, &self.metadata(kind.collection));
+        let mut scratch = T::default();
         let mut written = 0;
-        let link = match round.mode {
+        let (next, delta_sequence) = match round.mode {
             Mode::FirstRound { snapshot, position } => {
-                let end = calendar.end_position();
+                let end = store.end_position();
                 let scan_limit = page_size as u64 * 20 + 1000;
                 let mut position = position;
                 let mut scanned = 0;
                 while position < end && written < page_size && scanned < scan_limit {
-                    if let Some(event) = calendar.item(position, generator, &mut scratch)
-                        && overlaps(event)
+                    if let Some(item) = store.item(position, generator, &mut scratch)
+                        && keep(item)
                     {
                         if written > 0 {
                             out.push(',');
                         }
-                        push_event(&mut out, event);
+                        push(&mut out, item);
                         written += 1;
                     }
                     position += 1;
                     scanned += 1;
                 }
-                if position < end {
-                    let token = encode_token(
+                let next = (position < end).then(|| {
+                    encode_token(
                         TOKEN_FIRST_ROUND,
                         &[
                             self.epoch,
-                            mailbox_key,
+                            store_key,
                             snapshot as i64,
                             position as i64,
-                            window_start,
-                            window_end,
+                            first_option,
+                            second_option,
                         ],
-                    );
-                    ("@odata.nextLink", self.delta_link("$skiptoken", &token))
-                } else {
-                    let token = encode_token(
-                        TOKEN_DELTA,
-                        &[self.epoch, mailbox_key, snapshot as i64, window_start, window_end],
-                    );
-                    ("@odata.deltaLink", self.delta_link("$deltatoken", &token))
-                }
+                    )
+                });
+                (next, snapshot)
             }
             Mode::Changes { from, to, offset } => {
-                let ids = calendar.changed_ids(from, to);
+                let ids = store.changed_ids(from, to);
                 let end = ids.len().min(offset.saturating_add(page_size));
                 for id in ids.iter().skip(offset).take(end.saturating_sub(offset)) {
                     if written > 0 {
                         out.push(',');
                     }
-                    let event = calendar
+                    let item = store
                         .position_of(id)
-                        .and_then(|position| calendar.item(position, generator, &mut scratch))
-                        .filter(|event| overlaps(event));
-                    match event {
-                        Some(event) => push_event(&mut out, event),
-                        None => push_removed(&mut out, "#microsoft.graph.event", id),
+                        .and_then(|position| store.item(position, generator, &mut scratch))
+                        .filter(|item| !kind.keep_changes || keep(item));
+                    match item {
+                        Some(item) => push(&mut out, item),
+                        None => push_removed(&mut out, kind.removed_type, id),
                     }
                     written += 1;
                 }
-                if end < ids.len() {
-                    let token = encode_token(
+                let next = (end < ids.len()).then(|| {
+                    encode_token(
                         TOKEN_CHANGES,
                         &[
                             self.epoch,
-                            mailbox_key,
+                            store_key,
                             from as i64,
                             to as i64,
                             end as i64,
-                            window_start,
-                            window_end,
+                            first_option,
+                            second_option,
                         ],
-                    );
-                    ("@odata.nextLink", self.delta_link("$skiptoken", &token))
-                } else {
-                    let token = encode_token(
-                        TOKEN_DELTA,
-                        &[self.epoch, mailbox_key, to as i64, window_start, window_end],
-                    );
-                    ("@odata.deltaLink", self.delta_link("$deltatoken", &token))
-                }
+                    )
+                });
+                (next, to)
+            }
+        };
+        let link = match next {
+            Some(token) => ("@odata.nextLink", self.delta_link("$skiptoken", &token)),
+            None => {
+                let token = encode_token(
+                    TOKEN_DELTA,
+                    &[self.epoch, store_key, delta_sequence as i64, first_option, second_option],
+                );
+                ("@odata.deltaLink", self.delta_link("$deltatoken", &token))
             }
         };
         end_page(&mut out, Some((link.0, link.1.as_str())));
         let reply = Reply::json(200, out);
-        match self.preference_applied(page_size, true) {
+        match self.preference_applied(page_size, kind.time_zone) {
             Some(applied) => reply.with_header("preference-applied", applied),
             None => reply,
         }
@@ -1103,7 +1036,7 @@ impl Context<'_> {
     /// Where a delta request stands: a first round at a position, or a change round over a range
     /// of the store's log, with the round's two options (message filter and fields, or the
     /// calendar window). `first_options` reads the options of a new round from the query.
-    fn read_round<T: crate::dataset::Item>(
+    fn read_round<T: Item>(
         &self,
         store_key: i64,
         store: &Store<T>,
@@ -1154,6 +1087,40 @@ impl Context<'_> {
         Ok(Round { mode: Mode::FirstRound { snapshot: store.sequence(), position: 0 }, options })
     }
 }
+
+/// What differs between the message and the event delta pages.
+struct DeltaKind {
+    /// The `@odata.context` fragment of the page.
+    collection: &'static str,
+    /// The `@odata.type` of a removed entry.
+    removed_type: &'static str,
+    /// Room to reserve per item on a page.
+    item_bytes: usize,
+    /// Whether a change round reports a changed item that `keep` rejects as removed (events: one
+    /// that left the window has left the view; messages: the received filter narrows only the
+    /// first round).
+    keep_changes: bool,
+    /// Whether the page honours `Prefer: outlook.timezone`.
+    time_zone: bool,
+}
+
+/// Message delta pages.
+const MESSAGE_DELTA: DeltaKind = DeltaKind {
+    collection: "Collection(message)",
+    removed_type: "#microsoft.graph.message",
+    item_bytes: 900,
+    keep_changes: false,
+    time_zone: false,
+};
+
+/// calendarView delta pages.
+const EVENT_DELTA: DeltaKind = DeltaKind {
+    collection: "Collection(event)",
+    removed_type: "#microsoft.graph.event",
+    item_bytes: 1400,
+    keep_changes: true,
+    time_zone: true,
+};
 
 /// A delta request's place.
 struct Round {

@@ -28,8 +28,8 @@ use tokio::task::JoinHandle;
 use crate::config::{Fault, ServerConfig};
 use crate::dataset::{Dataset, DatasetError, Event, Message};
 use crate::json::error_body;
-use crate::odata::percent_decode;
-use crate::token::{Authority, TokenProblem, parse_form};
+use crate::odata::{parse_form, percent_decode};
+use crate::token::{Authority, TokenProblem};
 
 /// The largest token request body read.
 const MAX_FORM_BYTES: usize = 64 << 10;

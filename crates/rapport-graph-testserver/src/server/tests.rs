@@ -7,8 +7,6 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ring::rand::SystemRandom;
-use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use serde_json::{Value, json};
 
 use crate::config::{
@@ -17,9 +15,8 @@ use crate::config::{
 use crate::dataset::{Dataset, EmailAddress, GenSpec, Message};
 use crate::datetime::utc;
 use crate::server::TestServer;
-use crate::test_credentials::{
-    CLIENT_CERTIFICATE_DER, CLIENT_PRIVATE_KEY_PKCS8_DER, CLIENT_PUBLIC_KEY_SPKI_DER,
-};
+use crate::test_credentials::{CLIENT_PRIVATE_KEY_PKCS8_DER, CLIENT_PUBLIC_KEY_SPKI_DER};
+use crate::token::tests::{good_header, sign};
 
 const ADELE: &str = "adele@contoso.example";
 const SELECT: &str = "$select=id,internetMessageId,conversationId,conversationIndex,sentDateTime,from,sender,toRecipients,ccRecipients,bccRecipients,isDraft";
@@ -46,23 +43,10 @@ impl HttpReply {
 
     /// The `id`s of the page's `value`, with `-` before removed ones.
     fn ids(&self) -> Vec<String> {
-        let value = self.json();
-        value["value"]
-            .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .map(|item| {
-                        let id = item["id"].as_str().unwrap_or_default();
-                        if item.get("@removed").is_some() {
-                            format!("-{id}")
-                        } else {
-                            id.to_owned()
-                        }
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.values(|item| {
+            let id = text(item, "id");
+            if item.get("@removed").is_some() { format!("-{id}") } else { id }
+        })
     }
 
     fn next_link(&self) -> Option<String> {
@@ -74,8 +58,32 @@ impl HttpReply {
     }
 
     fn error_code(&self) -> String {
-        self.json()["error"]["code"].as_str().unwrap_or_default().to_owned()
+        text(&self.json()["error"], "code")
     }
+
+    /// `read` of each item of the page's `value`.
+    fn values<T>(&self, read: impl Fn(&Value) -> T) -> Vec<T> {
+        self.json()["value"]
+            .as_array()
+            .map(|items| items.iter().map(&read).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Asserts that `reply` is a Graph error with `status` and `code`.
+#[track_caller]
+fn assert_error(reply: &HttpReply, status: u16, code: &str) {
+    assert_eq!((reply.status, reply.error_code().as_str()), (status, code), "{}", reply.body);
+}
+
+/// The property names of a JSON object, in order.
+fn keys(value: &Value) -> Vec<String> {
+    value.as_object().map(|item| item.keys().cloned().collect()).unwrap_or_default()
+}
+
+/// A string property, or `""`.
+fn text(item: &Value, name: &str) -> String {
+    item[name].as_str().unwrap_or_default().to_owned()
 }
 
 /// Sends one request (`Connection: close`) and reads the whole response; `read_timeout` makes an
@@ -179,7 +187,8 @@ async fn token_request(server: &TestServer, tenant: &str, pairs: &[(&str, &str)]
     send(&url, "POST", headers, body.join("&")).await
 }
 
-async fn secret_token(server: &TestServer) -> HttpReply {
+/// A client-credentials token request with `secret`.
+async fn secret_token(server: &TestServer, secret: &str) -> HttpReply {
     let scope = format!("{}/.default", server.base_url());
     token_request(
         server,
@@ -188,16 +197,16 @@ async fn secret_token(server: &TestServer) -> HttpReply {
             ("client_id", DEFAULT_CLIENT_ID),
             ("scope", &scope),
             ("grant_type", "client_credentials"),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
+            ("client_secret", secret),
         ],
     )
     .await
 }
 
 async fn token(server: &TestServer) -> String {
-    let reply = secret_token(server).await;
+    let reply = secret_token(server, DEFAULT_CLIENT_SECRET).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    reply.json()["access_token"].as_str().unwrap_or_default().to_owned()
+    text(&reply.json(), "access_token")
 }
 
 async fn start(config: ServerConfig) -> TestServer {
@@ -244,11 +253,11 @@ async fn round(
 #[tokio::test]
 async fn token_endpoint_and_token_checks() {
     let server = start(ServerConfig::new(Dataset::small())).await;
-    let reply = secret_token(&server).await;
+    let reply = secret_token(&server, DEFAULT_CLIENT_SECRET).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["token_type"], "Bearer");
     assert_eq!(reply.json()["expires_in"], 3599);
-    let token = reply.json()["access_token"].as_str().unwrap_or_default().to_owned();
+    let token = text(&reply.json(), "access_token");
 
     let user = get(
         &server,
@@ -268,18 +277,7 @@ async fn token_endpoint_and_token_checks() {
         })
     );
 
-    let scope = format!("{}/.default", server.base_url());
-    let bad_secret = token_request(
-        &server,
-        DEFAULT_TENANT_ID,
-        &[
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("scope", &scope),
-            ("grant_type", "client_credentials"),
-            ("client_secret", "nope"),
-        ],
-    )
-    .await;
+    let bad_secret = secret_token(&server, "nope").await;
     assert_eq!(bad_secret.status, 401);
     assert_eq!(bad_secret.json()["error"], "invalid_client");
     assert_eq!(bad_secret.json()["error_codes"], json!([7000215]));
@@ -291,18 +289,12 @@ async fn token_endpoint_and_token_checks() {
         String::new(),
     )
     .await;
-    assert_eq!(
-        (missing.status, missing.error_code()),
-        (401, "InvalidAuthenticationToken".to_owned())
-    );
+    assert_error(&missing, 401, "InvalidAuthenticationToken");
     assert_eq!(missing.json()["error"]["message"], "Access token is empty.");
     assert!(missing.header("www-authenticate").is_some_and(|value| value.starts_with("Bearer ")));
     let forged =
         get(&server, &format!("/v1.0/users/{ADELE}"), "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", &[]).await;
-    assert_eq!(
-        (forged.status, forged.error_code()),
-        (401, "InvalidAuthenticationToken".to_owned())
-    );
+    assert_error(&forged, 401, "InvalidAuthenticationToken");
 
     let get_on_token = send(
         &format!("{}/{DEFAULT_TENANT_ID}/oauth2/v2.0/token", server.base_url()),
@@ -319,33 +311,15 @@ async fn expired_tokens_are_refused() {
     let mut config = ServerConfig::new(Dataset::small());
     config.token_lifetime = Duration::ZERO;
     let server = start(config).await;
-    let reply = secret_token(&server).await;
+    let reply = secret_token(&server, DEFAULT_CLIENT_SECRET).await;
     assert_eq!(reply.json()["expires_in"], 0);
-    let token = reply.json()["access_token"].as_str().unwrap_or_default().to_owned();
+    let token = text(&reply.json(), "access_token");
     let refused = get(&server, &format!("/v1.0/users/{ADELE}"), &token, &[]).await;
-    assert_eq!(refused.status, 401);
-    assert_eq!(refused.error_code(), "InvalidAuthenticationToken");
+    assert_error(&refused, 401, "InvalidAuthenticationToken");
     assert_eq!(
         refused.json()["error"]["message"],
         "Lifetime validation failed, the token is expired."
     );
-}
-
-fn sign_assertion(key: &[u8], claims: &Value) -> String {
-    let Ok(key) = RsaKeyPair::from_pkcs8(key) else { panic!("test key rejected") };
-    let thumbprint =
-        URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, CLIENT_CERTIFICATE_DER));
-    let mut token = URL_SAFE_NO_PAD
-        .encode(json!({"alg": "RS256", "typ": "JWT", "x5t#S256": thumbprint}).to_string());
-    token.push('.');
-    URL_SAFE_NO_PAD.encode_string(claims.to_string(), &mut token);
-    let mut signature = vec![0; key.public().modulus_len()];
-    assert!(
-        key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), token.as_bytes(), &mut signature).is_ok()
-    );
-    token.push('.');
-    URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
-    token
 }
 
 #[tokio::test]
@@ -387,18 +361,21 @@ async fn certificate_assertions_over_http() {
         }
     };
     let claims = json!({"aud": audience, "iss": DEFAULT_CLIENT_ID, "sub": DEFAULT_CLIENT_ID, "jti": "1", "nbf": now, "exp": now + 600});
-    let accepted = request(sign_assertion(CLIENT_PRIVATE_KEY_PKCS8_DER, &claims)).await;
+    let accepted = request(sign(CLIENT_PRIVATE_KEY_PKCS8_DER, &good_header(), &claims)).await;
     assert_eq!(accepted.status, 200, "{}", accepted.body);
-    let token = accepted.json()["access_token"].as_str().unwrap_or_default().to_owned();
+    let token = text(&accepted.json(), "access_token");
     assert_eq!(get(&server, &format!("/v1.0/users/{ADELE}"), &token, &[]).await.status, 200);
 
-    let other_key =
-        request(sign_assertion(crate::test_credentials::OTHER_PRIVATE_KEY_PKCS8_DER, &claims))
-            .await;
+    let other_key = request(sign(
+        crate::test_credentials::OTHER_PRIVATE_KEY_PKCS8_DER,
+        &good_header(),
+        &claims,
+    ))
+    .await;
     assert_eq!((other_key.status, other_key.json()["error_codes"].clone()), (401, json!([700027])));
     let mut expired = claims.clone();
     expired["exp"] = json!(now - 1);
-    let expired = request(sign_assertion(CLIENT_PRIVATE_KEY_PKCS8_DER, &expired)).await;
+    let expired = request(sign(CLIENT_PRIVATE_KEY_PKCS8_DER, &good_header(), &expired)).await;
     assert_eq!((expired.status, expired.json()["error_codes"].clone()), (401, json!([700024])));
 }
 
@@ -431,12 +408,8 @@ async fn paging_follows_maxpagesize_across_next_links() {
     assert!(!next.contains("$select") && next.contains("$skiptoken="));
     let second = get(&server, &next, &token, &[("Prefer", "odata.maxpagesize=1")]).await;
     assert_eq!(second.ids(), ["AAMkADaAI07AAA="]);
-    let keys: Vec<String> = second.json()["value"][0]
-        .as_object()
-        .map(|item| item.keys().cloned().collect())
-        .unwrap_or_default();
     assert_eq!(
-        keys,
+        keys(&second.json()["value"][0]),
         [
             "@odata.type",
             "@odata.etag",
@@ -525,14 +498,11 @@ async fn delta_round_two_returns_exactly_the_changes() {
         &[],
     )
     .await;
-    assert_eq!(
-        (elsewhere.status, elsewhere.error_code()),
-        (400, "ErrorInvalidUrlQuery".to_owned())
-    );
+    assert_error(&elsewhere, 400, "ErrorInvalidUrlQuery");
     // Expired sync state: 410, and a new round works.
     server.expire_delta_tokens();
     let gone = get(&server, &delta, &token, &[]).await;
-    assert_eq!((gone.status, gone.error_code()), (410, "SyncStateNotFound".to_owned()));
+    assert_error(&gone, 410, "SyncStateNotFound");
     let (pages, _) =
         round(&server, &token, &delta_path(ADELE, "inbox"), "odata.maxpagesize=50").await;
     assert_eq!(
@@ -556,39 +526,21 @@ async fn select_and_filter_are_honoured() {
     );
     let reply = get(&server, &path, &token, &[]).await;
     let first = reply.json()["value"][0].clone();
-    let keys: Vec<String> =
-        first.as_object().map(|item| item.keys().cloned().collect()).unwrap_or_default();
-    assert_eq!(keys, ["@odata.type", "@odata.etag", "sentDateTime", "internetMessageId", "id"]);
+    assert_eq!(
+        keys(&first),
+        ["@odata.type", "@odata.etag", "sentDateTime", "internetMessageId", "id"]
+    );
     assert_eq!(first["internetMessageId"], "<m1.adele@contoso.example>");
     assert_eq!(first["sentDateTime"], "2025-06-02T09:00:00Z");
 
-    let unknown = get(
-        &server,
-        &format!("/v1.0/users/{ADELE}/mailFolders/inbox/messages/delta?$select=id,secrets"),
-        &token,
-        &[],
-    )
-    .await;
-    assert_eq!((unknown.status, unknown.error_code()), (400, "RequestBroker--ParseUri".to_owned()));
-    let orderby = get(
-        &server,
-        &format!("/v1.0/users/{ADELE}/mailFolders/inbox/messages/delta?$orderby=receivedDateTime"),
-        &token,
-        &[],
-    )
-    .await;
-    assert_eq!((orderby.status, orderby.error_code()), (400, "ErrorInvalidUrlQuery".to_owned()));
-    let bad_filter = get(
-        &server,
-        &format!("/v1.0/users/{ADELE}/mailFolders/inbox/messages/delta?$filter=isRead+eq+false"),
-        &token,
-        &[],
-    )
-    .await;
-    assert_eq!(
-        (bad_filter.status, bad_filter.error_code()),
-        (400, "ErrorInvalidUrlQueryFilter".to_owned())
-    );
+    for (query, code) in [
+        ("$select=id,secrets", "RequestBroker--ParseUri"),
+        ("$orderby=receivedDateTime", "ErrorInvalidUrlQuery"),
+        ("$filter=isRead+eq+false", "ErrorInvalidUrlQueryFilter"),
+    ] {
+        let path = format!("/v1.0/users/{ADELE}/mailFolders/inbox/messages/delta?{query}");
+        assert_error(&get(&server, &path, &token, &[]).await, 400, code);
+    }
 
     // The archive folder holds one message before the window: the first round's $filter drops it.
     let Some(archive) = server.folder_id(ADELE, "Archive/Customers/Fabrikam") else {
@@ -613,21 +565,10 @@ async fn mail_folders_list_and_recurse() {
     let base =
         format!("/v1.0/users/{ADELE}/mailFolders?$select=id,displayName,childFolderCount&$top=3");
     let first = get(&server, &base, &token, &[]).await;
-    let names = |reply: &HttpReply| -> Vec<(String, u64)> {
-        reply.json()["value"]
-            .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .map(|item| {
-                        (
-                            item["displayName"].as_str().unwrap_or_default().to_owned(),
-                            item["childFolderCount"].as_u64().unwrap_or(99),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+    let names = |reply: &HttpReply| {
+        reply.values(|item| {
+            (text(item, "displayName"), item["childFolderCount"].as_u64().unwrap_or(99))
+        })
     };
     assert_eq!(
         names(&first),
@@ -636,7 +577,7 @@ async fn mail_folders_list_and_recurse() {
     let second = get(&server, &first.next_link().unwrap_or_default(), &token, &[]).await;
     assert_eq!(names(&second), [("Deleted Items".into(), 0), ("Archive".into(), 1)]);
     assert_eq!(second.next_link(), None);
-    let archive = second.json()["value"][1]["id"].as_str().unwrap_or_default().to_owned();
+    let archive = text(&second.json()["value"][1], "id");
     let children = get(&server, &format!("/v1.0/users/{ADELE}/mailFolders/{archive}/childFolders?$select=id,displayName,childFolderCount"), &token, &[]).await;
     assert_eq!(names(&children), [("Customers".into(), 1)]);
     let folder = get(&server, &format!("/v1.0/users/{ADELE}/mailFolders/Inbox"), &token, &[]).await;
@@ -648,7 +589,7 @@ async fn mail_folders_list_and_recurse() {
         &[],
     )
     .await;
-    assert_eq!((missing.status, missing.error_code()), (404, "ErrorItemNotFound".to_owned()));
+    assert_error(&missing, 404, "ErrorItemNotFound");
 }
 
 #[tokio::test]
@@ -681,22 +622,9 @@ async fn calendar_view_window_and_changes() {
     // Bianca's series: occurrences and the exception, with seriesMasterId and originalStart.
     let bianca = "/v1.0/users/bianca@contoso.example/calendarView/delta?startDateTime=2025-10-01&endDateTime=2025-11-01";
     let series = get(&server, bianca, &token, &[]).await;
-    let value = series.json();
-    let shape: Vec<(String, String, String)> = value["value"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .map(|item| {
-                    (
-                        item["type"].as_str().unwrap_or_default().to_owned(),
-                        item["originalStart"].as_str().unwrap_or_default().to_owned(),
-                        item["start"]["dateTime"].as_str().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let shape = series.values(|item| {
+        (text(item, "type"), text(item, "originalStart"), text(&item["start"], "dateTime"))
+    });
     assert_eq!(
         shape,
         [
@@ -722,7 +650,7 @@ async fn calendar_view_window_and_changes() {
             ),
         ]
     );
-    assert_eq!(value["value"][2]["seriesMasterId"], "AAMkAEaB2MAAA=");
+    assert_eq!(series.json()["value"][2]["seriesMasterId"], "AAMkAEaB2MAAA=");
 
     // Round two: a removed event, an event moved out of the window (removed from this view), and
     // a new one.
@@ -749,10 +677,7 @@ async fn calendar_view_window_and_changes() {
 
     let no_window =
         get(&server, &format!("/v1.0/users/{chen}/calendarView/delta"), &token, &[]).await;
-    assert_eq!(
-        (no_window.status, no_window.error_code()),
-        (400, "ErrorInvalidParameter".to_owned())
-    );
+    assert_error(&no_window, 400, "ErrorInvalidParameter");
 }
 
 #[tokio::test]
@@ -785,10 +710,7 @@ async fn groups_and_transitive_members() {
     assert_eq!(group.json()["displayName"], "Sales Leads");
     let missing =
         get(&server, "/v1.0/groups/00000000-dead-beef-0000-000000000000", &token, &[]).await;
-    assert_eq!(
-        (missing.status, missing.error_code()),
-        (404, "Request_ResourceNotFound".to_owned())
-    );
+    assert_error(&missing, 404, "Request_ResourceNotFound");
 
     let members = |group: &str| {
         format!(
@@ -832,17 +754,8 @@ async fn groups_and_transitive_members() {
         &[],
     )
     .await;
-    let types: Vec<String> = everything.json()["value"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .map(|item| item["@odata.type"].as_str().unwrap_or_default().to_owned())
-                .collect()
-        })
-        .unwrap_or_default();
     assert_eq!(
-        types,
+        everything.values(|item| text(item, "@odata.type")),
         [
             "#microsoft.graph.user",
             "#microsoft.graph.user",
@@ -868,12 +781,9 @@ async fn groups_and_transitive_members() {
             .await;
     assert_eq!(user.json()["mail"], "chen@contoso.example");
     let nobody = get(&server, "/v1.0/users/nobody@contoso.example", &token, &[]).await;
-    assert_eq!((nobody.status, nobody.error_code()), (404, "Request_ResourceNotFound".to_owned()));
+    assert_error(&nobody, 404, "Request_ResourceNotFound");
     let unknown_segment = get(&server, "/v1.0/me/messages", &token, &[]).await;
-    assert_eq!(
-        (unknown_segment.status, unknown_segment.error_code()),
-        (400, "BadRequest".to_owned())
-    );
+    assert_error(&unknown_segment, 400, "BadRequest");
 }
 
 #[tokio::test]
@@ -930,19 +840,16 @@ async fn faults_fire_as_asked() {
         "/v1.0/users/bianca@contoso.example/calendarView/delta?startDateTime=2025-03-01&endDateTime=2026-03-01",
     ] {
         let reply = get(&server, path, &token, &[]).await;
-        assert_eq!(
-            (reply.status, reply.error_code()),
-            (404, "MailboxNotEnabledForRESTAPI".to_owned())
-        );
+        assert_error(&reply, 404, "MailboxNotEnabledForRESTAPI");
     }
     assert_eq!(get(&server, "/v1.0/users/bianca@contoso.example", &token, &[]).await.status, 200);
     let denied = get(&server, "/v1.0/users/chen@contoso.example/mailFolders", &token, &[]).await;
-    assert_eq!((denied.status, denied.error_code()), (403, "ErrorAccessDenied".to_owned()));
+    assert_error(&denied, 403, "ErrorAccessDenied");
     let emily = get(&server, "/v1.0/users/emily@contoso.example/mailFolders", &token, &[]).await;
-    assert_eq!((emily.status, emily.error_code()), (404, "MailboxNotEnabledForRESTAPI".to_owned()));
+    assert_error(&emily, 404, "MailboxNotEnabledForRESTAPI");
     let stranger =
         get(&server, "/v1.0/users/stranger@contoso.example/mailFolders", &token, &[]).await;
-    assert_eq!((stranger.status, stranger.error_code()), (404, "ErrorInvalidUser".to_owned()));
+    assert_error(&stranger, 404, "ErrorInvalidUser");
 }
 
 #[tokio::test]
@@ -954,10 +861,7 @@ async fn revoked_token_needs_renewal() {
     let path = format!("/v1.0/users/{ADELE}");
     assert_eq!(get(&server, &path, &first_token, &[]).await.status, 200);
     let revoked = get(&server, &path, &first_token, &[]).await;
-    assert_eq!(
-        (revoked.status, revoked.error_code()),
-        (401, "InvalidAuthenticationToken".to_owned())
-    );
+    assert_error(&revoked, 401, "InvalidAuthenticationToken");
     assert_eq!(get(&server, &path, &first_token, &[]).await.status, 401);
     let second_token = token(&server).await;
     assert_eq!(get(&server, &path, &second_token, &[]).await.status, 200);
@@ -990,7 +894,7 @@ async fn timeout_fault_outlasts_the_client() {
     server.add_fault(Fault::Timeout { path_contains: "/mailFolders".into(), nth: 1 });
     let started = Instant::now();
     let patient = get(&server, &url, &token, &[]).await;
-    assert_eq!((patient.status, patient.error_code()), (504, "GatewayTimeout".to_owned()));
+    assert_error(&patient, 504, "GatewayTimeout");
     assert!(started.elapsed() >= Duration::from_millis(600));
 }
 
@@ -1002,7 +906,7 @@ async fn roles_are_checked() {
     let token = token(&server).await;
     assert_eq!(get(&server, &format!("/v1.0/users/{ADELE}"), &token, &[]).await.status, 200);
     let mail = get(&server, &delta_path(ADELE, "inbox"), &token, &[]).await;
-    assert_eq!((mail.status, mail.error_code()), (403, "ErrorAccessDenied".to_owned()));
+    assert_error(&mail, 403, "ErrorAccessDenied");
     let calendar = get(
         &server,
         &format!(
@@ -1012,12 +916,9 @@ async fn roles_are_checked() {
         &[],
     )
     .await;
-    assert_eq!((calendar.status, calendar.error_code()), (403, "ErrorAccessDenied".to_owned()));
+    assert_error(&calendar, 403, "ErrorAccessDenied");
     let groups = get(&server, "/v1.0/groups", &token, &[]).await;
-    assert_eq!(
-        (groups.status, groups.error_code()),
-        (403, "Authorization_RequestDenied".to_owned())
-    );
+    assert_error(&groups, 403, "Authorization_RequestDenied");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,8 +11,9 @@
 //! key, `x5t#S256` or `x5t` header, `aud` = this token endpoint, `iss` = `sub` = client id, a
 //! `jti`, and `exp`/`nbf` around the current time (five minutes of clock skew allowed).
 
+// The server tests sign client assertions with the helpers of these tests.
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -23,7 +24,6 @@ use ring::{hmac, signature};
 use serde_json::Value;
 
 use crate::json::{oauth_error_body, push_string};
-use crate::odata::percent_decode;
 
 /// The Graph resources a `scope` may name besides the server itself: the national clouds'
 /// Graph hosts and Graph's application id.
@@ -112,18 +112,6 @@ pub(crate) struct Grant {
     pub(crate) token_id: String,
     /// The application roles.
     pub(crate) roles: Vec<String>,
-}
-
-/// Reads an `application/x-www-form-urlencoded` body.
-pub(crate) fn parse_form(body: &[u8]) -> Vec<(String, String)> {
-    String::from_utf8_lossy(body)
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(name, true), percent_decode(value, true))
-        })
-        .collect()
 }
 
 fn form_value<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {

@@ -6,6 +6,7 @@ use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use serde_json::json;
 
 use super::*;
+use crate::odata::parse_form;
 use crate::test_credentials::{
     CLIENT_CERTIFICATE_DER, CLIENT_PRIVATE_KEY_PKCS8_DER, CLIENT_PUBLIC_KEY_PKCS1_DER,
     CLIENT_PUBLIC_KEY_SPKI_DER, OTHER_PRIVATE_KEY_PKCS8_DER,
@@ -161,7 +162,8 @@ fn refused_token_requests() {
     assert_eq!(body["error_codes"], json!([7000215]));
 }
 
-fn sign(key_der: &[u8], header: &Value, claims: &Value) -> String {
+/// A client assertion: `header` and `claims` signed with the PKCS#8 key `key_der`.
+pub(crate) fn sign(key_der: &[u8], header: &Value, claims: &Value) -> String {
     let Ok(key) = RsaKeyPair::from_pkcs8(key_der) else { panic!("test key rejected") };
     let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
     token.push('.');
@@ -179,7 +181,8 @@ fn thumbprint() -> String {
     URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, CLIENT_CERTIFICATE_DER))
 }
 
-fn good_header() -> Value {
+/// The header of an assertion of the test client certificate.
+pub(crate) fn good_header() -> Value {
     json!({"alg": "RS256", "typ": "JWT", "x5t#S256": thumbprint()})
 }
 

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use crate::GraphError;
 use crate::config::{Certificate, Credential, GraphConfig};
-use crate::http::{ClientOptions, GraphClient, backoff_delay, encode_form};
+use crate::http::{ClientOptions, GraphClient, encode_form};
 use crate::wire::{LenientInt, LenientList, LenientStr};
 
 #[cfg(test)]
@@ -334,12 +334,12 @@ async fn request_token(client: &GraphClient) -> Result<(String, Duration), Graph
         };
         let (status, body) = match outcome {
             Err(_) if attempts < options.max_attempts => {
-                back_off(client, attempts).await?;
+                client.back_off(attempts).await?;
                 continue;
             }
             Err(_) => return Err(retryable("the token endpoint did not answer in time".into())),
             Ok(Err(_)) if attempts < options.max_attempts => {
-                back_off(client, attempts).await?;
+                client.back_off(attempts).await?;
                 continue;
             }
             Ok(Err(error)) => {
@@ -348,22 +348,11 @@ async fn request_token(client: &GraphClient) -> Result<(String, Duration), Graph
             Ok(Ok(answer)) => answer,
         };
         if (status == 429 || status >= 500) && attempts < options.max_attempts {
-            back_off(client, attempts).await?;
+            client.back_off(attempts).await?;
             continue;
         }
         return read_token_answer(status, &body);
     }
-}
-
-async fn back_off(client: &GraphClient, attempts: u32) -> Result<(), GraphError> {
-    let options = &client.inner.options;
-    let delay = backoff_delay(
-        attempts,
-        options.backoff_base,
-        options.backoff_max,
-        client.inner.jitter.next_u64(),
-    );
-    client.inner.cancel.sleep(delay).await
 }
 
 /// Reads the token endpoint's answer: the access token and its lifetime, or its OAuth error.

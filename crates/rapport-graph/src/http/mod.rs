@@ -212,9 +212,9 @@ pub(crate) fn parse_retry_after(value: &str, date: Option<&str>) -> Option<Durat
     Some(Duration::from_secs(u64::try_from(seconds).unwrap_or(0)))
 }
 
-/// Bytes kept as they are in a path segment: RFC 3986 unreserved characters plus the
-/// sub-delimiters and `@` that Graph ids and user principal names hold.
-fn keep_in_segment(byte: u8) -> bool {
+/// Bytes kept as they are in both a path segment and a query value: RFC 3986 unreserved
+/// characters plus the sub-delimiters and `@` that Graph ids and user principal names hold.
+fn keep_anywhere(byte: u8) -> bool {
     byte.is_ascii_alphanumeric()
         || matches!(
             byte,
@@ -229,33 +229,19 @@ fn keep_in_segment(byte: u8) -> bool {
                 | b')'
                 | b'*'
                 | b','
-                | b';'
-                | b'='
                 | b':'
         )
 }
 
-/// Bytes kept as they are in a query value: the segment set plus `/` and `?`, without `&`, `=`,
+/// Bytes kept as they are in a path segment: the shared set plus `;` and `=`.
+fn keep_in_segment(byte: u8) -> bool {
+    keep_anywhere(byte) || matches!(byte, b';' | b'=')
+}
+
+/// Bytes kept as they are in a query value: the shared set plus `/` and `?`, without `&`, `=`,
 /// `+` and `;` which delimit or mean something else in a query.
 fn keep_in_query(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric()
-        || matches!(
-            byte,
-            b'-' | b'.'
-                | b'_'
-                | b'~'
-                | b'@'
-                | b'!'
-                | b'$'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-                | b','
-                | b':'
-                | b'/'
-                | b'?'
-        )
+    keep_anywhere(byte) || matches!(byte, b'/' | b'?')
 }
 
 fn percent_encode(text: &str, keep: fn(u8) -> bool) -> String {
@@ -663,7 +649,9 @@ impl GraphClient {
         }
     }
 
-    async fn back_off(&self, attempts: u32) -> Result<(), GraphError> {
+    /// Waits the jittered backoff before retry number `attempts`; `Cancelled` if the run is
+    /// cancelled meanwhile.
+    pub(crate) async fn back_off(&self, attempts: u32) -> Result<(), GraphError> {
         let options = &self.inner.options;
         let delay = backoff_delay(
             attempts,

@@ -19,10 +19,10 @@ use rapport_core::model::{SkipCounts, UnixSeconds};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::GraphError;
-use crate::calendar::{CalendarItem, read_event_page};
+use crate::calendar::{CalendarItem, EventPage, read_event_page};
 use crate::config::GraphConfig;
 use crate::http::{ClientOptions, GraphClient, Prefer};
-use crate::mail::{MailFolder, MailItem, read_message_page};
+use crate::mail::{MailFolder, MailItem, MessagePage, read_message_page};
 
 #[cfg(test)]
 mod tests;
@@ -608,6 +608,7 @@ async fn sync_folder(
     cursor: Option<Cursor>,
 ) -> Result<(), GraphError> {
     let client = &context.client;
+    let stored = cursor.map(|(Cursor::Next(link) | Cursor::Delta(link))| link);
     let first_url = || {
         client.url(&crate::mail::first_round_path(
             mailbox,
@@ -615,59 +616,36 @@ async fn sync_folder(
             context.request.window_start,
         ))
     };
-    let (mut url, mut reset) = match cursor {
-        Some(Cursor::Next(link) | Cursor::Delta(link)) if client.check_link(&link).is_ok() => {
-            (link, false)
+    let round = sync_round(
+        context,
+        mailbox,
+        Prefer::PageSize,
+        read_message_page,
+        stored,
+        first_url,
+        |page, reset, cursor| {
+            context.messages.fetch_add(page.upserted.len() as u64, Ordering::Relaxed);
+            SyncEvent::MailPage(MailPageEvent {
+                mailbox: mailbox.to_owned(),
+                folder: folder.clone(),
+                reset,
+                upserted: page.upserted,
+                removed: page.removed,
+                skipped: page.skipped,
+                cursor,
+            })
+        },
+    )
+    .await;
+    match round {
+        Err(error) if error.status() == Some(404) && error.code() == Some("ErrorItemNotFound") => {
+            // The folder went away between the listing and its delta request.
+            let event =
+                SyncEvent::FolderGone { mailbox: mailbox.to_owned(), folder_id: folder.id.clone() };
+            deliver(context, event, None).await;
+            Ok(())
         }
-        _ => (first_url(), true),
-    };
-    let mut restarted = false;
-    loop {
-        let slot = page_slot(context).await?;
-        let page = match client.get(&url, mailbox, Prefer::PageSize, read_message_page).await {
-            Ok(page) => page,
-            Err(error) if is_sync_state_lost(&error) && !restarted => {
-                restarted = true;
-                url = first_url();
-                reset = true;
-                continue;
-            }
-            Err(error)
-                if error.status() == Some(404) && error.code() == Some("ErrorItemNotFound") =>
-            {
-                // The folder went away between the listing and its delta request.
-                let event = SyncEvent::FolderGone {
-                    mailbox: mailbox.to_owned(),
-                    folder_id: folder.id.clone(),
-                };
-                deliver(context, event, None).await;
-                return Ok(());
-            }
-            Err(error) => return Err(error),
-        };
-        let cursor = next_cursor(client, page.next_link, page.delta_link)?;
-        context.pages.fetch_add(1, Ordering::Relaxed);
-        context.messages.fetch_add(page.upserted.len() as u64, Ordering::Relaxed);
-        context.removed.fetch_add(page.removed.len() as u64, Ordering::Relaxed);
-        let next = match &cursor {
-            Some(Cursor::Next(link)) => Some(link.clone()),
-            _ => None,
-        };
-        let event = SyncEvent::MailPage(MailPageEvent {
-            mailbox: mailbox.to_owned(),
-            folder: folder.clone(),
-            reset,
-            upserted: page.upserted,
-            removed: page.removed,
-            skipped: page.skipped,
-            cursor,
-        });
-        send_page(context, event, slot).await?;
-        reset = false;
-        match next {
-            Some(link) => url = link,
-            None => return Ok(()),
-        }
+        round => round,
     }
 }
 
@@ -693,22 +671,88 @@ async fn sync_calendar(
     let client = &context.client;
     let window_start = context.request.window_start;
     let window_end = context.request.window_end;
-    let first_url =
-        || client.url(&crate::calendar::first_round_path(mailbox, window_start, window_end));
-    let (mut url, mut reset) = match cursor {
+    let stored = match cursor {
         Some(CalendarCursor {
             window_start: start,
             window_end: end,
             cursor: Cursor::Next(link) | Cursor::Delta(link),
-        }) if start == window_start && end == window_end && client.check_link(&link).is_ok() => {
-            (link, false)
-        }
+        }) if start == window_start && end == window_end => Some(link),
+        _ => None,
+    };
+    let first_url =
+        || client.url(&crate::calendar::first_round_path(mailbox, window_start, window_end));
+    sync_round(
+        context,
+        mailbox,
+        Prefer::PageSizeUtc,
+        read_event_page,
+        stored,
+        first_url,
+        |page, reset, cursor| {
+            context.events.fetch_add(page.upserted.len() as u64, Ordering::Relaxed);
+            SyncEvent::CalendarPage(CalendarPageEvent {
+                mailbox: mailbox.to_owned(),
+                reset,
+                upserted: page.upserted,
+                removed: page.removed,
+                skipped: page.skipped,
+                cursor: cursor.map(|cursor| CalendarCursor { window_start, window_end, cursor }),
+            })
+        },
+    )
+    .await
+}
+
+/// A page of a delta round, mail or calendar.
+trait RoundPage {
+    /// How many ids the page removes.
+    fn n_removed(&self) -> usize;
+    /// Takes the page's nextLink and deltaLink.
+    fn take_links(&mut self) -> (Option<String>, Option<String>);
+}
+
+impl RoundPage for MessagePage {
+    fn n_removed(&self) -> usize {
+        self.removed.len()
+    }
+
+    fn take_links(&mut self) -> (Option<String>, Option<String>) {
+        (self.next_link.take(), self.delta_link.take())
+    }
+}
+
+impl RoundPage for EventPage {
+    fn n_removed(&self) -> usize {
+        self.removed.len()
+    }
+
+    fn take_links(&mut self) -> (Option<String>, Option<String>) {
+        (self.next_link.take(), self.delta_link.take())
+    }
+}
+
+/// Reads one stream's round page by page, from the `stored` link when it points at the Graph
+/// endpoint (the stream goes on), else from `first_url` (the stream starts over, `reset`). A
+/// lost sync state starts the round over once. `to_event` counts a page's upserted items and
+/// makes its event from the page, whether it resets the stream, and the cursor it reaches.
+async fn sync_round<P: RoundPage>(
+    context: &RunContext,
+    mailbox: &str,
+    prefer: Prefer,
+    read: fn(&[u8]) -> Result<P, serde_json::Error>,
+    stored: Option<String>,
+    first_url: impl Fn() -> String,
+    mut to_event: impl FnMut(P, bool, Option<Cursor>) -> SyncEvent,
+) -> Result<(), GraphError> {
+    let client = &context.client;
+    let (mut url, mut reset) = match stored {
+        Some(link) if client.check_link(&link).is_ok() => (link, false),
         _ => (first_url(), true),
     };
     let mut restarted = false;
     loop {
         let slot = page_slot(context).await?;
-        let page = match client.get(&url, mailbox, Prefer::PageSizeUtc, read_event_page).await {
+        let mut page = match client.get(&url, mailbox, prefer, read).await {
             Ok(page) => page,
             Err(error) if is_sync_state_lost(&error) && !restarted => {
                 restarted = true;
@@ -718,23 +762,15 @@ async fn sync_calendar(
             }
             Err(error) => return Err(error),
         };
-        let cursor = next_cursor(client, page.next_link, page.delta_link)?;
+        let (next_link, delta_link) = page.take_links();
+        let cursor = next_cursor(client, next_link, delta_link)?;
         context.pages.fetch_add(1, Ordering::Relaxed);
-        context.events.fetch_add(page.upserted.len() as u64, Ordering::Relaxed);
-        context.removed.fetch_add(page.removed.len() as u64, Ordering::Relaxed);
+        context.removed.fetch_add(page.n_removed() as u64, Ordering::Relaxed);
         let next = match &cursor {
             Some(Cursor::Next(link)) => Some(link.clone()),
             _ => None,
         };
-        let event = SyncEvent::CalendarPage(CalendarPageEvent {
-            mailbox: mailbox.to_owned(),
-            reset,
-            upserted: page.upserted,
-            removed: page.removed,
-            skipped: page.skipped,
-            cursor: cursor.map(|cursor| CalendarCursor { window_start, window_end, cursor }),
-        });
-        send_page(context, event, slot).await?;
+        send_page(context, to_event(page, reset, cursor), slot).await?;
         reset = false;
         match next {
             Some(link) => url = link,
