@@ -104,6 +104,7 @@ pub(crate) fn run(args: &EnrichArgs) -> Result<Outcome> {
     let mut summary_extra = Vec::new();
     if let Some(activity) = graph_activity {
         summary_extra.push(("graph", graph::summary_json(&activity)));
+        engine.mark_mailboxes_read(graph::users_read(&activity.users, &activity.report));
         engine.begin_mail_segment("graph");
         engine.reserve_emails(activity.mail.len());
         activity.mail.into_iter().for_each(|record| engine.push_mail(record));

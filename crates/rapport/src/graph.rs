@@ -364,6 +364,24 @@ pub(crate) fn resolve_users(graph: GraphConfig, lines: &[String]) -> Result<Vec<
     Ok(resolution.users)
 }
 
+/// The addresses of the users whose mailbox the sync read to the end (§6 counts them as
+/// processed): every selected user but those whose mailbox failed. None when it was cancelled.
+pub(crate) fn users_read(users: &[OrgUser], report: &SyncReport) -> Vec<String> {
+    if report.cancelled {
+        return Vec::new();
+    }
+    let failed: std::collections::HashSet<&str> =
+        report.failures.iter().map(|failure| failure.mailbox.as_str()).collect();
+    users
+        .iter()
+        .filter(|user| {
+            let mailbox = user.directory_id.as_deref().unwrap_or(user.email.as_str());
+            !failed.contains(mailbox)
+        })
+        .map(|user| user.email.clone())
+        .collect()
+}
+
 /// The Graph part of `summary.json`: counts only, no mailbox named.
 pub(crate) fn summary_json(activity: &GraphActivity) -> serde_json::Value {
     let mut summary = report_json(&activity.report);

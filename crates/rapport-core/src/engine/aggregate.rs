@@ -257,7 +257,8 @@ pub(super) fn finish(mut engine: Engine) -> (Enrichment, MailState) {
     engine.emails_seen = prepared.emails_seen;
     engine.skipped_emails = prepared.skipped;
     let (emails, email_recipients, message_group) = merge_copies(&mut engine, prepared, &mail);
-    let mut classified = classify(&mut engine, &emails, &email_recipients, &message_group);
+    let mut classified =
+        classify(&mut engine, &emails, &email_recipients, &message_group, &mail.addresses);
     // The merged emails are no longer needed: every activity carries its people.
     drop((emails, email_recipients, message_group));
     let account_ids = engine.identity.account_ids();
@@ -302,6 +303,7 @@ fn classify(
     emails: &[MergedEmail],
     email_recipients: &[u32],
     message_group: &[u32],
+    addresses: &Interner,
 ) -> Classified {
     let address_class = &engine.address_class;
     let class_of = |id: u32| address_class.get(id as usize).copied().unwrap_or(CLASS_OUTSIDE);
@@ -452,6 +454,17 @@ fn classify(
     }
     classified.users_processed =
         processed_users.iter().filter(|processed| **processed).count() as u64;
+    // §6: an org user whose mailbox was read successfully is processed too.
+    let mut read_only: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for address in &engine.users_read {
+        let is_participant = addresses
+            .get(address)
+            .is_some_and(|id| processed_users.get(id as usize).copied().unwrap_or(false));
+        if engine.identity.is_org(address) && !is_participant {
+            read_only.insert(address);
+        }
+    }
+    classified.users_processed += read_only.len() as u64;
     classified
 }
 

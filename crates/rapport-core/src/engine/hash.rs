@@ -113,6 +113,11 @@ impl Interner {
         id
     }
 
+    /// The id of `text` when it is interned.
+    pub(crate) fn get(&self, text: &str) -> Option<u32> {
+        self.find(text, hash_str(text) as u32)
+    }
+
     /// The arena, each string's length in id order, and the slot table: what
     /// [`Interner::from_parts`] takes back.
     pub(crate) fn parts(&self) -> (&str, impl Iterator<Item = u32> + '_, &[u64]) {

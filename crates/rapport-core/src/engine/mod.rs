@@ -241,6 +241,8 @@ pub struct Engine {
     /// Set by `finish`: the mail's skips and records seen.
     skipped_emails: SkipCounts,
     emails_seen: u64,
+    /// Org users whose mailbox a connector read successfully (§6: processed).
+    users_read: Vec<String>,
 }
 
 impl Engine {
@@ -306,6 +308,7 @@ impl Engine {
             address_class: Vec::new(),
             skipped_emails: SkipCounts::default(),
             emails_seen: 0,
+            users_read: Vec::new(),
         })
     }
 
@@ -319,6 +322,13 @@ impl Engine {
     /// next belong to it. A segment of the same key held already is replaced.
     pub fn begin_mail_segment(&mut self, key: &str) {
         self.mail.begin_segment(key);
+    }
+
+    /// Records org users whose mailbox a connector (Microsoft Graph) read successfully: they
+    /// count as processed users (§6) even without a processed email or meeting. Addresses that
+    /// are not org users are ignored.
+    pub fn mark_mailboxes_read(&mut self, addresses: impl IntoIterator<Item = String>) {
+        self.users_read.extend(addresses);
     }
 
     /// Counts `n` mail copies of the current segment that its source's kept records no longer

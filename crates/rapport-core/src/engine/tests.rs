@@ -1123,3 +1123,23 @@ fn a_damaged_mail_state_is_refused() {
     longer.push(0);
     assert!(MailState::load(&longer).is_err());
 }
+
+#[test]
+fn users_whose_mailbox_was_read_count_as_processed() {
+    let mut engine = fresh_engine();
+    engine.push_mail(MailRecord::Email(
+        mail("2001-03-01T10:00", "ann@acme.example", &["jo@alpha.example"]).id("m1"),
+    ));
+    // bob's mailbox was read but holds nothing processed; ann's was read and she is a
+    // participant (counted once); an outside address is no org user.
+    engine.mark_mailboxes_read(
+        ["bob@acme.example", "ann@acme.example", "bob@acme.example", "jo@alpha.example"]
+            .map(str::to_owned),
+    );
+    assert_eq!(engine.finish().summary.users_processed, 2);
+    let mut unread = fresh_engine();
+    unread.push_mail(MailRecord::Email(
+        mail("2001-03-01T10:00", "ann@acme.example", &["jo@alpha.example"]).id("m1"),
+    ));
+    assert_eq!(unread.finish().summary.users_processed, 1);
+}

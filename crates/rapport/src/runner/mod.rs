@@ -389,6 +389,11 @@ fn run_stages(
             .for_each(|_| engine.push_mail(rapport_core::model::MailRecord::Unparseable));
         engine.push_meetings(meetings, synced.meeting_skips);
         leading_segments.push(GRAPH_SEGMENT);
+        engine.mark_mailboxes_read(
+            graph::users_read(&graph_users, &synced.report)
+                .iter()
+                .map(|address| pseudonymizer.address(address)),
+        );
         graph_summary = Some(graph::report_json(&synced.report));
         check_cancel(cancel)?;
     }
