@@ -121,35 +121,28 @@ fn main() -> std::process::ExitCode {
             page
         };
         // (upserted, removed, skipped, next link, delta link)
+        let shape = |upserted: usize,
+                     removed: usize,
+                     skipped: &rapport_core::model::SkipCounts,
+                     next: &Option<String>,
+                     delta: &Option<String>| {
+            (upserted, removed, skipped.total(), next.is_some(), delta.is_some())
+        };
+        let single = matches!(kind, Kind::Message | Kind::Event);
+        let body = if single { wrapped(&bytes) } else { bytes.clone() };
         let outcome: Result<(usize, usize, u64, bool, bool), String> = match kind {
-            Kind::Messages | Kind::Message => {
-                let body = if *kind == Kind::Message { wrapped(&bytes) } else { bytes.clone() };
-                read_message_page(&body)
-                    .map(|page| {
-                        (
-                            page.upserted.len(),
-                            page.removed.len(),
-                            page.skipped.total(),
-                            page.next_link.is_some(),
-                            page.delta_link.is_some(),
-                        )
-                    })
-                    .map_err(|error| error.to_string())
-            }
-            Kind::Events | Kind::Event => {
-                let body = if *kind == Kind::Event { wrapped(&bytes) } else { bytes.clone() };
-                read_event_page(&body)
-                    .map(|page| {
-                        (
-                            page.upserted.len(),
-                            page.removed.len(),
-                            page.skipped.total(),
-                            page.next_link.is_some(),
-                            page.delta_link.is_some(),
-                        )
-                    })
-                    .map_err(|error| error.to_string())
-            }
+            Kind::Messages | Kind::Message => read_message_page(&body)
+                .map(|page| {
+                    let (upserted, removed) = (page.upserted.len(), page.removed.len());
+                    shape(upserted, removed, &page.skipped, &page.next_link, &page.delta_link)
+                })
+                .map_err(|error| error.to_string()),
+            Kind::Events | Kind::Event => read_event_page(&body)
+                .map(|page| {
+                    let (upserted, removed) = (page.upserted.len(), page.removed.len());
+                    shape(upserted, removed, &page.skipped, &page.next_link, &page.delta_link)
+                })
+                .map_err(|error| error.to_string()),
             Kind::Directory | Kind::Malformed => {
                 serde_json::from_slice::<serde_json::Value>(&bytes)
                     .map(|_| (0, 0, 0, false, false))
