@@ -18,7 +18,7 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Enrich accounts from mail and calendar files (mbox, Maildir, .eml, .ics).
+    /// Enrich accounts from mail and calendar files (mbox, Maildir, .eml, .ics) or Microsoft Graph.
     Enrich(Box<EnrichArgs>),
     /// Generate a demo corpus, enrich it, and show the top and the stalest accounts.
     Demo(DemoArgs),
