@@ -502,4 +502,4 @@ fn publish(table: &str, enrichment: &Enrichment, ledger: LedgerUpdate) -> Result
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

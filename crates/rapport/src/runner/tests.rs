@@ -2,7 +2,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use rapport_store::ledger::{LedgerChange, LedgerUpdate};
+use rapport_store::ledger::{LedgerChange, LedgerFile, LedgerUpdate};
 use rapport_store::{
     CustomerSource, EnrichmentConfig, EnrichmentId, QueueOutcome, Results, RunStatus, Store,
     Trigger,
@@ -14,11 +14,17 @@ use crate::config;
 use crate::pipeline::{LEDGER_LIMITS, LedgerLimits};
 
 /// 2024-06-01T00:00:00Z.
-const T: i64 = 1_717_200_000;
+pub(crate) const T: i64 = 1_717_200_000;
 const DAY: i64 = 86_400;
 
 /// One message as an .eml file or an mbox entry, sent `days_before` T.
-fn message(id: &str, from: &str, to: &str, days_before: i64, reply_to: Option<&str>) -> String {
+pub(crate) fn message(
+    id: &str,
+    from: &str,
+    to: &str,
+    days_before: i64,
+    reply_to: Option<&str>,
+) -> String {
     let sent = chrono::DateTime::from_timestamp(T - days_before * DAY, 0).expect("date");
     let mut text = format!(
         "Message-ID: <{id}>\nDate: {}\nFrom: {from}\nTo: {to}\n",
@@ -40,16 +46,16 @@ fn mbox(messages: &[String]) -> String {
 }
 
 /// A scratch installation: sources under `mail/`, customer files, and a store in `data/`.
-struct Fixture {
-    folder: tempfile::TempDir,
-    database: PathBuf,
-    store: Store,
-    id: EnrichmentId,
+pub(crate) struct Fixture {
+    pub(crate) folder: tempfile::TempDir,
+    pub(crate) database: PathBuf,
+    pub(crate) store: Store,
+    pub(crate) id: EnrichmentId,
 }
 
 impl Fixture {
     /// A fixture whose enrichment reads `mail/` (to be filled by the test).
-    fn new() -> Fixture {
+    pub(crate) fn new() -> Fixture {
         let folder = tempfile::tempdir().expect("temp dir");
         let root = folder.path();
         fs::create_dir_all(root.join("mail/inbox")).expect("mail folder");
@@ -75,11 +81,44 @@ impl Fixture {
         Fixture { folder, database, store, id }
     }
 
-    fn path(&self, relative: &str) -> PathBuf {
+    /// Publishes `first` again with the records of the ledger row whose path ends with `suffix`
+    /// replaced by `records` (its size, time and hash kept), and forgets the kept mail state,
+    /// which would spare the next run that row. Returns the rows as they were before.
+    fn replace_records(&self, suffix: &str, records: Vec<u8>, first: &Results) -> Vec<LedgerFile> {
+        let rows = self.store.ledger_files(self.id).expect("ledger");
+        let row = rows.iter().find(|row| row.path.ends_with(suffix)).expect("the row");
+        let QueueOutcome::Queued(run) =
+            self.store.queue_run(self.id, Trigger::Manual, T).expect("queue")
+        else {
+            panic!("skipped");
+        };
+        self.store.start_run(run, T).expect("start");
+        let damage = LedgerUpdate {
+            key_id: row.key_id,
+            changes: vec![LedgerChange::Upsert {
+                path: row.path.clone(),
+                size: row.size,
+                mtime_ns: row.mtime_ns,
+                content_hash: row.content_hash,
+                n_records: row.n_records,
+                records,
+                oldest_sent: row.oldest_sent,
+            }],
+        };
+        let outcome = rapport_store::RunOutcome::Successful {
+            summary: first.summary.clone(),
+            tables: first.tables.clone(),
+        };
+        self.store.finish_run_with_ledger(run, outcome, Some(&damage), T).expect("finish");
+        crate::runner::forget_kept_mail(&self.path("data"), self.id).expect("forget");
+        rows
+    }
+
+    pub(crate) fn path(&self, relative: &str) -> PathBuf {
         self.folder.path().join(relative)
     }
 
-    fn write(&self, relative: &str, text: &str) {
+    pub(crate) fn write(&self, relative: &str, text: &str) {
         fs::write(self.path(relative), text).expect("write source");
     }
 
@@ -98,7 +137,7 @@ impl Fixture {
         self.store.latest_results(self.id).expect("results").expect("published")
     }
 
-    fn run(&self) -> Results {
+    pub(crate) fn run(&self) -> Results {
         self.run_with(T, LEDGER_LIMITS)
     }
 
@@ -127,7 +166,7 @@ fn tables(results: &Results) -> Vec<(String, String)> {
 }
 
 /// The ledger counters of a run's summary: (files read, files reused).
-fn counters(results: &Results) -> (u64, u64) {
+pub(crate) fn counters(results: &Results) -> (u64, u64) {
     let read = results.summary["ledger_files_read"].as_u64().expect("files read");
     let reused = results.summary["ledger_files_reused"].as_u64().expect("files reused");
     (read, reused)
@@ -299,7 +338,7 @@ fn a_changed_file_is_read_again_and_a_touched_one_only_once() {
     let touched = fixture.run();
     assert_eq!(counters(&touched), (1, 2));
     let rows_after = fixture.store.ledger_files(fixture.id).expect("ledger");
-    let archive = |rows: &[rapport_store::ledger::LedgerFile]| {
+    let archive = |rows: &[LedgerFile]| {
         rows.iter().find(|row| row.path.ends_with("archive.mbox")).cloned().expect("archive row")
     };
     assert_eq!(archive(&rows_after).mtime_ns, 1_000_000_000 * 1_000_000_000);
@@ -591,35 +630,8 @@ fn a_ledger_row_that_cannot_be_decoded_is_replaced_by_reading_its_file() {
     let fixture = Fixture::new();
     fill(&fixture);
     let first = fixture.run();
-    let rows = fixture.store.ledger_files(fixture.id).expect("ledger");
-    let archive = rows.iter().find(|row| row.path.ends_with("archive.mbox")).expect("archive");
     // Another format (as a newer rapport might write), with the file's own size and time.
-    let QueueOutcome::Queued(run) =
-        fixture.store.queue_run(fixture.id, Trigger::Manual, T).expect("queue")
-    else {
-        panic!("skipped");
-    };
-    fixture.store.start_run(run, T).expect("start");
-    let damage = LedgerUpdate {
-        key_id: archive.key_id,
-        changes: vec![LedgerChange::Upsert {
-            path: archive.path.clone(),
-            size: archive.size,
-            mtime_ns: archive.mtime_ns,
-            content_hash: archive.content_hash,
-            n_records: archive.n_records,
-            records: vec![0xff, 1, 2, 3],
-            oldest_sent: archive.oldest_sent,
-        }],
-    };
-    let outcome = rapport_store::RunOutcome::Successful {
-        summary: first.summary.clone(),
-        tables: first.tables.clone(),
-    };
-    fixture.store.finish_run_with_ledger(run, outcome, Some(&damage), T).expect("finish");
-    // Without a kept mail state, which would spare the run the damaged row.
-    crate::runner::forget_kept_mail(&fixture.folder.path().join("data"), fixture.id)
-        .expect("forget");
+    let rows = fixture.replace_records("archive.mbox", vec![0xff, 1, 2, 3], &first);
 
     let healed = fixture.run();
     assert_eq!(counters(&healed), (1, 2));
@@ -844,34 +856,11 @@ fn a_calendar_row_that_cannot_be_decoded_is_replaced_by_reading_its_file() {
     let fixture = Fixture::new();
     fill_with_calendars(&fixture);
     let first = fixture.run();
-    let rows = fixture.store.ledger_files(fixture.id).expect("ledger");
-    let series = rows.iter().find(|row| row.path.ends_with("1-series.ics")).expect("series");
-    let QueueOutcome::Queued(run) =
-        fixture.store.queue_run(fixture.id, Trigger::Manual, T).expect("queue")
-    else {
-        panic!("skipped");
-    };
-    fixture.store.start_run(run, T).expect("start");
-    let damage = LedgerUpdate {
-        key_id: series.key_id,
-        changes: vec![LedgerChange::Upsert {
-            path: series.path.clone(),
-            size: series.size,
-            mtime_ns: series.mtime_ns,
-            content_hash: series.content_hash,
-            n_records: series.n_records,
-            records: vec![rapport_store::ledger::calendar::FORMAT_VERSION, 9],
-            oldest_sent: None,
-        }],
-    };
-    let outcome = rapport_store::RunOutcome::Successful {
-        summary: first.summary.clone(),
-        tables: first.tables.clone(),
-    };
-    fixture.store.finish_run_with_ledger(run, outcome, Some(&damage), T).expect("finish");
-    // Without a kept mail state, which would spare the run the damaged row.
-    crate::runner::forget_kept_mail(&fixture.folder.path().join("data"), fixture.id)
-        .expect("forget");
+    let rows = fixture.replace_records(
+        "1-series.ics",
+        vec![rapport_store::ledger::calendar::FORMAT_VERSION, 9],
+        &first,
+    );
 
     let healed = fixture.run();
     assert_eq!(counters(&healed), (1, 5));
