@@ -139,6 +139,23 @@ pub(crate) fn user_lines(path: &Path) -> Result<Vec<String>> {
     Ok(lines)
 }
 
+/// The mailbox id of an org user: its Entra object id (the directory gives one to every user it
+/// resolves), else its address.
+fn mailbox_of(user: &OrgUser) -> &str {
+    user.directory_id.as_deref().unwrap_or(user.email.as_str())
+}
+
+/// A sync of every user's mail folders and calendar over `window`.
+fn sync_request(users: &[OrgUser], window: Window) -> SyncRequest {
+    SyncRequest {
+        mailboxes: users.iter().map(|user| mailbox_of(user).to_owned()).collect(),
+        window_start: window.start,
+        window_end: window.end,
+        mail: true,
+        calendar: true,
+    }
+}
+
 /// What a Graph source gave for one run.
 pub(crate) struct GraphActivity {
     /// The org users, resolved through the directory (with their Entra object ids).
@@ -182,18 +199,7 @@ pub(crate) fn read_activity(
             );
         }
     }
-    let mailboxes: Vec<String> = resolution
-        .users
-        .iter()
-        .map(|user| user.directory_id.clone().unwrap_or_else(|| user.email.clone()))
-        .collect();
-    let request = SyncRequest {
-        mailboxes: mailboxes.clone(),
-        window_start: window.start,
-        window_end: window.end,
-        mail: true,
-        calendar: true,
-    };
+    let request = sync_request(&resolution.users, window);
     let mut collected = Collected::default();
     let report = std::thread::scope(|scope| -> Result<SyncReport> {
         // A few pages wait at most: memory stays bounded by the pages in flight.
@@ -223,7 +229,7 @@ pub(crate) fn read_activity(
         }
     }
     let order: HashMap<&str, usize> =
-        mailboxes.iter().enumerate().map(|(index, id)| (id.as_str(), index)).collect();
+        request.mailboxes.iter().enumerate().map(|(index, id)| (id.as_str(), index)).collect();
     let (mail, meetings, meeting_skips) = collected.into_activity(&order);
     Ok(GraphActivity {
         users: resolution.users,
@@ -374,10 +380,7 @@ pub(crate) fn users_read(users: &[OrgUser], report: &SyncReport) -> Vec<String> 
         report.failures.iter().map(|failure| failure.mailbox.as_str()).collect();
     users
         .iter()
-        .filter(|user| {
-            let mailbox = user.directory_id.as_deref().unwrap_or(user.email.as_str());
-            !failed.contains(mailbox)
-        })
+        .filter(|user| !failed.contains(mailbox_of(user)))
         .map(|user| user.email.clone())
         .collect()
 }
@@ -444,16 +447,7 @@ pub(crate) fn sync_into_store(
         Some(json) => serde_json::from_str(&json).unwrap_or_default(),
         None => SyncState::default(),
     };
-    let request = SyncRequest {
-        mailboxes: users
-            .iter()
-            .map(|user| user.directory_id.clone().unwrap_or_else(|| user.email.clone()))
-            .collect(),
-        window_start: window.start,
-        window_end: window.end,
-        mail: true,
-        calendar: true,
-    };
+    let request = sync_request(users, window);
     let mut cache = rapport_store::pseudonym::PseudonymCache::default();
     let mut mail_skips = SkipCounts::default();
     let mut meeting_skips = SkipCounts::default();
@@ -570,11 +564,8 @@ pub(crate) fn stored_activity(
 ) -> Result<(Vec<MailRecord>, Vec<MeetingCopy>, u64)> {
     use rapport_store::ledger::graph::GraphRecord;
     let (mut items, damaged) = store.graph_items(enrichment)?;
-    let rank: HashMap<&str, usize> = users
-        .iter()
-        .enumerate()
-        .filter_map(|(index, user)| user.directory_id.as_deref().map(|id| (id, index)))
-        .collect();
+    let rank: HashMap<&str, usize> =
+        users.iter().enumerate().map(|(index, user)| (mailbox_of(user), index)).collect();
     // Mailboxes no longer selected are left out; the sort is stable, so each container keeps its
     // order.
     items.retain(|item| rank.contains_key(item.mailbox.as_str()));
