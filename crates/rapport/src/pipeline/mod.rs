@@ -7,7 +7,9 @@
 //! read again; its pseudonymised records (for a calendar: its parsed components, see
 //! `rapport_store::ledger::calendar`) come from the ledger. Calendars are kept as components, not
 //! as occurrences, and expanded over all files at every run, so versions and overrides across
-//! files and series reaching into later windows stay exact (metrics.md §7).
+//! files and series reaching into later windows stay exact (metrics.md §7). Mail files whose
+//! segment the engine already holds (its kept mail state) are not even decoded, and every mail
+//! row is trimmed to the run's window (`trim_mail_rows`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};

@@ -8,6 +8,11 @@
 //! address; `<Output>_UserEntity` maps the users back to their real addresses. The ledger changes
 //! and the results are written in the one transaction that publishes them, and a failed or
 //! cancelled run leaves the last successful results (and the ledger) as they were.
+//!
+//! The engine's mail state is kept beside the database after a successful run (`kept/`) and
+//! restored by the next, so mail files it holds are neither decoded nor pushed again. A Microsoft
+//! Graph source is synced first, from its kept delta checkpoints (`crate::graph`), each page kept
+//! with its checkpoint as it arrives; its kept items then go to the engine ahead of the files.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
