@@ -518,16 +518,13 @@ impl Context<'_> {
         )
     }
 
-    fn find_group(&self, id: &str) -> Option<usize> {
-        self.dataset.group_index(id)
-    }
-
     fn get_group(&self, id: &str) -> Reply {
         let fields = match self.directory_select(&GROUP_ROLES, group_fields, "group") {
             Ok(fields) => fields,
             Err(reply) => return reply,
         };
-        let Some(group) = self.find_group(id).and_then(|index| self.dataset.groups.get(index))
+        let Some(group) =
+            self.dataset.group_index(id).and_then(|index| self.dataset.groups.get(index))
         else {
             return resource_not_found(id);
         };
@@ -559,7 +556,7 @@ impl Context<'_> {
         if !self.has_role(&GROUP_ROLES) {
             return Self::directory_denied();
         }
-        let Some(group_index) = self.find_group(id) else {
+        let Some(group_index) = self.dataset.group_index(id) else {
             return resource_not_found(id);
         };
         let user_fields = match user_fields(self.query.get("$select")) {

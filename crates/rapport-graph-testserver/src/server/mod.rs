@@ -255,11 +255,6 @@ impl TestServer {
         lock(&self.shared.faults).push(FaultState { fault, n_matched: 0, fired: false });
     }
 
-    /// Removes every fault.
-    pub fn clear_faults(&self) {
-        lock(&self.shared.faults).clear();
-    }
-
     /// Invalidates every paging and delta token handed out so far: requests carrying one get 410
     /// `SyncStateNotFound`, and the client must start a new round.
     pub fn expire_delta_tokens(&self) {

@@ -1,6 +1,6 @@
 //! Key material for client-assertion tests (made with OpenSSL; see `test_data/README.md`). It
 //! protects nothing: a test configures the server with [`CLIENT_PUBLIC_KEY_SPKI_DER`] and signs
-//! assertions with [`CLIENT_PRIVATE_KEY_PKCS8_DER`] (or points a client at [`CLIENT_PEM`]).
+//! assertions with [`CLIENT_PRIVATE_KEY_PKCS8_DER`].
 
 /// The client's RSA 2048 private key, PKCS#8 DER (what `ring::signature::RsaKeyPair::from_pkcs8`
 /// takes).
@@ -8,10 +8,6 @@ pub const CLIENT_PRIVATE_KEY_PKCS8_DER: &[u8] = include_bytes!("../../test_data/
 
 /// The client's self-signed certificate, DER (its SHA-256 is the assertion's `x5t#S256`).
 pub const CLIENT_CERTIFICATE_DER: &[u8] = include_bytes!("../../test_data/client.cert.der");
-
-/// The client's private key (`PRIVATE KEY`) and certificate (`CERTIFICATE`) in one PEM text, as a
-/// `certificate_path` file holds them.
-pub const CLIENT_PEM: &str = include_str!("../../test_data/client.pem");
 
 /// The client's public key as a SubjectPublicKeyInfo, DER: a value for
 /// `ServerConfig::assertion_public_key`.

@@ -14,7 +14,9 @@ use rapport_core::model::OrgUser;
 
 use crate::GraphError;
 use crate::config::GraphConfig;
-use crate::http::{ClientOptions, GraphClient, Prefer, encode_path_segment, encode_query_value};
+use crate::http::{
+    ClientOptions, GraphClient, ItemsAndNext, Prefer, encode_path_segment, encode_query_value,
+};
 use crate::wire::{LenientStr, Page};
 
 #[cfg(test)]
@@ -194,7 +196,7 @@ fn read_user(body: &[u8]) -> Result<Option<Member>, serde_json::Error> {
     Ok(user.member())
 }
 
-fn read_members(body: &[u8]) -> Result<(Vec<Option<Member>>, Option<String>), serde_json::Error> {
+fn read_members(body: &[u8]) -> Result<ItemsAndNext<Option<Member>>, serde_json::Error> {
     let page: Page<WireUser<'_>> = serde_json::from_slice(body)?;
     let members =
         page.value.0.into_iter().filter_map(|item| item.0).map(|user| user.member()).collect();
@@ -202,7 +204,7 @@ fn read_members(body: &[u8]) -> Result<(Vec<Option<Member>>, Option<String>), se
 }
 
 /// A page of groups: (id, display name), and the next link.
-type GroupPage = (Vec<(String, String)>, Option<String>);
+type GroupPage = ItemsAndNext<(String, String)>;
 
 fn read_groups(body: &[u8]) -> Result<GroupPage, serde_json::Error> {
     let page: Page<WireGroup<'_>> = serde_json::from_slice(body)?;
@@ -418,20 +420,11 @@ impl GraphClient {
         group_id: String,
         display_name: String,
     ) -> Result<LineOutcome, GraphError> {
-        let mut next = Some(self.url(&format!(
+        let first_url = self.url(&format!(
             "/groups/{}/transitiveMembers/microsoft.graph.user?$select={USER_SELECT}&$top={MEMBER_PAGE_SIZE}",
             encode_path_segment(&group_id)
-        )));
-        let mut members = Vec::new();
-        while let Some(url) = next.take() {
-            let (page, next_link) =
-                self.get(&url, DIRECTORY_GATE, Prefer::PageSize, read_members).await?;
-            members.extend(page);
-            if let Some(link) = next_link {
-                self.check_link(&link)?;
-                next = Some(link);
-            }
-        }
+        ));
+        let members = self.get_every_page(first_url, DIRECTORY_GATE, read_members).await?;
         Ok(LineOutcome::Group { group_id, display_name, members })
     }
 }

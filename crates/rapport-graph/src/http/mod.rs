@@ -5,7 +5,7 @@
 //! request, attaches a bearer token (renewed once on a 401), honours `Retry-After` on 429 and 503
 //! by holding back every request of that mailbox until then, otherwise retries transient faults
 //! with exponential backoff and jitter, times each attempt out, retries malformed JSON a bounded
-//! number of times, and counts requests, pages, throttled answers and retries.
+//! number of times, and counts requests, throttled answers and retries.
 //!
 //! Permits are held only while a request is on the wire: waiting for a retry, for a token or for
 //! the caller to take a page holds none.
@@ -81,8 +81,6 @@ impl ClientOptions {
 pub struct CounterSnapshot {
     /// Graph requests sent (every attempt).
     pub requests: u64,
-    /// Pages of collections received and read.
-    pub pages: u64,
     /// 429 and 503 answers.
     pub throttled: u64,
     /// Attempts after the first of a request.
@@ -94,7 +92,6 @@ pub struct CounterSnapshot {
 #[derive(Default)]
 pub(crate) struct Counters {
     requests: AtomicU64,
-    pages: AtomicU64,
     throttled: AtomicU64,
     retries: AtomicU64,
     pub(crate) token_requests: AtomicU64,
@@ -104,13 +101,15 @@ impl Counters {
     fn snapshot(&self) -> CounterSnapshot {
         CounterSnapshot {
             requests: self.requests.load(Ordering::Relaxed),
-            pages: self.pages.load(Ordering::Relaxed),
             throttled: self.throttled.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
             token_requests: self.token_requests.load(Ordering::Relaxed),
         }
     }
 }
+
+/// The items of one page of a collection, and its `@odata.nextLink`.
+pub(crate) type ItemsAndNext<T> = (Vec<T>, Option<String>);
 
 /// What a request asks with `Prefer`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -443,10 +442,6 @@ impl GraphClient {
         format!("{}/v1.0{path}", self.inner.config.graph_endpoint)
     }
 
-    pub(crate) fn count_page(&self) {
-        self.inner.counters.pages.fetch_add(1, Ordering::Relaxed);
-    }
-
     fn gate(&self, key: &str) -> Arc<Gate> {
         let per_mailbox = self.inner.config.max_concurrency_per_mailbox.max(1);
         let new_gate = || {
@@ -480,7 +475,7 @@ impl GraphClient {
     ///
     /// `read` returning an error means the body is not the JSON expected: the request is tried
     /// again up to `max_malformed_attempts` times, then fails with
-    /// [`GraphError::MalformedJson`]. A successful read of a paged request counts one page.
+    /// [`GraphError::MalformedJson`].
     pub(crate) async fn get<R>(
         &self,
         url: &str,
@@ -551,12 +546,7 @@ impl GraphClient {
             };
             match verdict(answer.status) {
                 Verdict::Success => match read(&answer.body) {
-                    Ok(value) => {
-                        if prefer != Prefer::Nothing {
-                            self.count_page();
-                        }
-                        return Ok(value);
-                    }
+                    Ok(value) => return Ok(value),
                     Err(_) => {
                         // A broken answer is not the server asking to slow down: try again at
                         // once, a bounded number of times.
@@ -603,6 +593,28 @@ impl GraphClient {
                 Verdict::RenewToken | Verdict::Fail => return Err(status_error(&answer, url)),
             }
         }
+    }
+
+    /// Every item of a paged collection for `gate_key`: GETs `first_url`, then each
+    /// `@odata.nextLink` (checked to point at the Graph endpoint) until a page has none. `read`
+    /// returns a page's items and its next link.
+    pub(crate) async fn get_every_page<T>(
+        &self,
+        first_url: String,
+        gate_key: &str,
+        read: fn(&[u8]) -> Result<ItemsAndNext<T>, serde_json::Error>,
+    ) -> Result<Vec<T>, GraphError> {
+        let mut items = Vec::new();
+        let mut next = Some(first_url);
+        while let Some(url) = next.take() {
+            let (page, next_link) = self.get(&url, gate_key, Prefer::PageSize, read).await?;
+            items.extend(page);
+            if let Some(link) = next_link {
+                self.check_link(&link)?;
+                next = Some(link);
+            }
+        }
+        Ok(items)
     }
 
     /// The current token, fetched or renewed as needed.

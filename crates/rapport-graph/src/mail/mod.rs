@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT;
 use rapport_core::model::{EmailCopy, SkipCounts, SkipReason, UnixSeconds};
 
 use crate::GraphError;
-use crate::http::{GraphClient, Prefer, encode_path_segment, encode_query_value};
+use crate::http::{GraphClient, ItemsAndNext, encode_path_segment, encode_query_value};
 use crate::wire::{
     LenientBool, LenientInt, LenientList, LenientObject, LenientStr, Page, WireRecipient,
     WireRemoved,
@@ -263,7 +263,7 @@ struct WireFolder<'a> {
 }
 
 /// A page of folders: (id, display name, has children), and the next link.
-type FolderPage = (Vec<(String, String, bool)>, Option<String>);
+type FolderPage = ItemsAndNext<(String, String, bool)>;
 
 fn read_folder_page(body: &[u8]) -> Result<FolderPage, serde_json::Error> {
     let page: Page<WireFolder<'_>> = serde_json::from_slice(body)?;
@@ -299,17 +299,7 @@ impl GraphClient {
             )),
         )];
         while let Some((parent_path, first_url)) = pending.pop() {
-            let mut level: Vec<(String, String, bool)> = Vec::new();
-            let mut next = Some(first_url);
-            while let Some(url) = next.take() {
-                let (page, next_link) =
-                    self.get(&url, mailbox_id, Prefer::PageSize, read_folder_page).await?;
-                level.extend(page);
-                if let Some(link) = next_link {
-                    self.check_link(&link)?;
-                    next = Some(link);
-                }
-            }
+            let level = self.get_every_page(first_url, mailbox_id, read_folder_page).await?;
             // Children are pushed in reverse so that they pop in Graph's order.
             let mut children: Vec<(Option<String>, String)> = Vec::new();
             for (id, name, has_children) in level {

@@ -334,9 +334,10 @@ pub fn sync(
 }
 
 impl GraphClient {
-    /// [`sync`] with this client (its counters then include the sync's requests). A cancelled
-    /// run leaves the client cancelled: use a new client for the next run.
-    pub fn sync_blocking(
+    /// [`sync`] with this client: the report's request counts are the difference of the
+    /// client's counters over the run. A cancelled run leaves the client cancelled, which is why
+    /// [`sync`] builds a new client for each run.
+    fn sync_blocking(
         &self,
         request: &SyncRequest,
         state: &SyncState,
