@@ -65,17 +65,7 @@ impl ErasedAddresses {
     /// Removes erased addresses from an email copy: from its recipients, and its sender when the
     /// sender is erased. True when the copy changed.
     pub fn email_copy(&self, copy: &mut EmailCopy) -> bool {
-        if self.is_empty() {
-            return false;
-        }
-        let mut changed = false;
-        if copy.sender.as_deref().is_some_and(|sender| self.contains(sender)) {
-            copy.sender = None;
-            changed = true;
-        }
-        let n_recipients = copy.recipients.len();
-        copy.recipients.retain(|recipient| !self.contains(recipient));
-        changed | (copy.recipients.len() != n_recipients)
+        self.people(&mut copy.sender, &mut copy.recipients)
     }
 
     /// [`ErasedAddresses::email_copy`] for a mail record (an unparseable marker never changes).
@@ -89,17 +79,7 @@ impl ErasedAddresses {
     /// Removes erased addresses from a meeting copy: from its participants, and its organizer
     /// when the organizer is erased. True when the copy changed.
     pub fn meeting_copy(&self, copy: &mut MeetingCopy) -> bool {
-        if self.is_empty() {
-            return false;
-        }
-        let mut changed = false;
-        if copy.organizer.as_deref().is_some_and(|organizer| self.contains(organizer)) {
-            copy.organizer = None;
-            changed = true;
-        }
-        let n_participants = copy.participants.len();
-        copy.participants.retain(|participant| !self.contains(participant));
-        changed | (copy.participants.len() != n_participants)
+        self.people(&mut copy.organizer, &mut copy.participants)
     }
 
     /// Removes erased addresses from every event of a calendar: from its participants, and its
@@ -113,16 +93,26 @@ impl ErasedAddresses {
         for group in &mut file.groups {
             for component in &mut group.components {
                 let EventComponent::Event(event) = component else { continue };
-                if event.organizer.as_deref().is_some_and(|organizer| self.contains(organizer)) {
-                    event.organizer = None;
-                    changed = true;
-                }
-                let n_participants = event.participants.len();
-                event.participants.retain(|participant| !self.contains(participant));
-                changed |= event.participants.len() != n_participants;
+                changed |= self.people(&mut event.organizer, &mut event.participants);
             }
         }
         changed
+    }
+
+    /// Drops the erased addresses from `people` and clears `lead` (a sender or an organizer)
+    /// when it is erased. True when either changed.
+    fn people(&self, lead: &mut Option<String>, people: &mut Vec<String>) -> bool {
+        if self.is_empty() {
+            return false;
+        }
+        let mut changed = false;
+        if lead.as_deref().is_some_and(|address| self.contains(address)) {
+            *lead = None;
+            changed = true;
+        }
+        let n_people = people.len();
+        people.retain(|address| !self.contains(address));
+        changed | (people.len() != n_people)
     }
 
     /// A ledger BLOB without the erased addresses, or `None` when nothing in it changed: a mail

@@ -217,8 +217,7 @@ pub fn encode_segment(records: &[MailRecord], out: &mut Vec<u8>) {
     let mut head = Vec::new();
     put_varint(&mut head, strings.len() as u64);
     for text in &strings {
-        put_varint(&mut head, text.len() as u64);
-        head.extend_from_slice(text.as_bytes());
+        put_text(&mut head, text);
     }
     put_varint(out, (head.len() + body.len()) as u64);
     out.extend_from_slice(&head);
@@ -354,9 +353,7 @@ impl<'a> Reader<'a> {
         let mut strings = Vec::with_capacity(n_strings.min(self.remaining()));
         for _ in 0..n_strings {
             let length = self.length()?;
-            let bytes = self.take(length)?;
-            let text = std::str::from_utf8(bytes).map_err(|_| self.damaged())?;
-            strings.push(text);
+            strings.push(self.text(length)?);
         }
         let n_records = self.length()?;
         let mut records = Vec::with_capacity(n_records.min(self.remaining()));
@@ -425,6 +422,12 @@ impl<'a> Reader<'a> {
         Ok(bytes)
     }
 
+    /// The next `length` bytes as UTF-8 text.
+    fn text(&mut self, length: usize) -> Result<&'a str, DecodeError> {
+        let bytes = self.take(length)?;
+        std::str::from_utf8(bytes).map_err(|_| self.damaged())
+    }
+
     fn varint(&mut self) -> Result<u64, DecodeError> {
         let mut value: u64 = 0;
         for shift in (0..64).step_by(7) {
@@ -459,17 +462,13 @@ impl<'a> Reader<'a> {
                 }
                 Ok(text)
             }
-            length => {
-                let bytes = self.take(length - 1)?;
-                let text = std::str::from_utf8(bytes).map_err(|_| self.damaged())?;
-                Ok(text.to_owned())
-            }
+            length => Ok(self.text(length - 1)?.to_owned()),
         }
     }
 }
 
-/// Lowercase hex digits.
-const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+/// Lowercase hex digits (also those of `Pseudonymizer`'s id pseudonyms).
+pub(crate) const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Appends an id: packed when it is 32 lowercase hex characters (a pseudonym), else as text.
 fn put_id(out: &mut Vec<u8>, id: &str) {
@@ -494,6 +493,12 @@ fn hex_value(byte: u8) -> Option<u8> {
         b'a'..=b'f' => Some(byte - b'a' + 10),
         _ => None,
     }
+}
+
+/// Appends a string as its length and bytes.
+fn put_text(out: &mut Vec<u8>, text: &str) {
+    put_varint(out, text.len() as u64);
+    out.extend_from_slice(text.as_bytes());
 }
 
 /// Appends `value` as a LEB128 varint.

@@ -27,6 +27,7 @@ use rapport_core::model::{EmailCopy, MailRecord, MeetingCopy};
 use sha2::Sha256;
 
 use crate::error::Error;
+use crate::ledger::HEX_DIGITS;
 
 /// The name of the key file in the data folder.
 pub const KEY_FILE: &str = "key";
@@ -39,8 +40,6 @@ pub const ID_HASH_CHARS: usize = 32;
 
 /// The RFC 4648 base32 alphabet, lowercased (addresses are compared lowercased).
 const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
-/// Lowercase hex digits.
-const HEX: &[u8; 16] = b"0123456789abcdef";
 /// The cache of [`PseudonymCache`] is emptied when it holds this many addresses, so that a worker
 /// reading a huge mailbox keeps bounded memory.
 const MAX_CACHED_ADDRESSES: usize = 1 << 18;
@@ -189,19 +188,11 @@ impl Pseudonymizer {
     /// part after the last `@`, kept in clear). An address without `@` gets no domain part; the
     /// empty address stays empty (it is "no address" to the engine).
     pub fn address(&self, address: &str) -> String {
-        let mut pseudonym = String::new();
-        self.address_into(address, &mut pseudonym);
-        pseudonym
-    }
-
-    /// [`Pseudonymizer::address`] into `out` (cleared first).
-    pub fn address_into(&self, address: &str, out: &mut String) {
-        out.clear();
         if address.is_empty() {
-            return;
+            return String::new();
         }
         let digest = self.mac(address.as_bytes(), b"");
-        out.reserve(2 + ADDRESS_HASH_CHARS + address.len());
+        let mut out = String::with_capacity(2 + ADDRESS_HASH_CHARS + address.len());
         out.push('p');
         // 26 characters of 5 bits take the first 130 bits of the digest, most significant first.
         let mut bits: u32 = 0;
@@ -219,18 +210,13 @@ impl Pseudonymizer {
         if let Some(at) = address.rfind('@') {
             out.push_str(address.get(at..).unwrap_or_default());
         }
+        out
     }
 
     /// The pseudonym of a Message-ID or parent id: 32 lowercase hex characters of
     /// HMAC-SHA256(key, `id:` + id).
     pub fn message_id(&self, id: &str) -> String {
-        let digest = self.mac(b"id:", id.as_bytes());
-        let mut pseudonym = String::with_capacity(ID_HASH_CHARS);
-        for byte in digest.iter().take(ID_HASH_CHARS / 2) {
-            pseudonym.push(char::from(HEX[usize::from(byte >> 4)]));
-            pseudonym.push(char::from(HEX[usize::from(byte & 15)]));
-        }
-        pseudonym
+        self.hex_mac(b"id:", id)
     }
 
     /// Replaces every address and id of a mail record by its pseudonym, after folding the
@@ -264,12 +250,7 @@ impl Pseudonymizer {
     /// pseudonyms, so that meetings meet the pseudonymised org users and contacts. (A run through
     /// the ledger pseudonymises whole calendars instead, with [`Pseudonymizer::calendar_file`].)
     pub fn meeting_copy(&self, copy: &mut MeetingCopy, cache: &mut PseudonymCache) {
-        if let Some(organizer) = &mut copy.organizer {
-            *organizer = cache.address(self, organizer);
-        }
-        for participant in &mut copy.participants {
-            *participant = cache.address(self, participant);
-        }
+        self.people(&mut copy.organizer, &mut copy.participants, cache);
     }
 
     /// The pseudonym of a calendar UID: 32 lowercase hex characters of HMAC-SHA256(key, `uid:` +
@@ -277,13 +258,7 @@ impl Pseudonymizer {
     /// which is all versioning and the meeting merge need (the same UID in two files gets the
     /// same pseudonym).
     pub fn uid(&self, uid: &str) -> String {
-        let digest = self.mac(b"uid:", uid.as_bytes());
-        let mut pseudonym = String::with_capacity(ID_HASH_CHARS);
-        for byte in digest.iter().take(ID_HASH_CHARS / 2) {
-            pseudonym.push(char::from(HEX[usize::from(byte >> 4)]));
-            pseudonym.push(char::from(HEX[usize::from(byte & 15)]));
-        }
-        pseudonym
+        self.hex_mac(b"uid:", uid)
     }
 
     /// Replaces every UID, organizer and participant of a parsed calendar by its pseudonym,
@@ -298,14 +273,36 @@ impl Pseudonymizer {
             }
             for component in &mut group.components {
                 let EventComponent::Event(event) = component else { continue };
-                if let Some(organizer) = &mut event.organizer {
-                    *organizer = cache.address(self, organizer);
-                }
-                for participant in &mut event.participants {
-                    *participant = cache.address(self, participant);
-                }
+                self.people(&mut event.organizer, &mut event.participants, cache);
             }
         }
+    }
+
+    /// Replaces an organizer's and participants' addresses by their pseudonyms.
+    fn people(
+        &self,
+        organizer: &mut Option<String>,
+        participants: &mut [String],
+        cache: &mut PseudonymCache,
+    ) {
+        if let Some(organizer) = organizer {
+            *organizer = cache.address(self, organizer);
+        }
+        for participant in participants {
+            *participant = cache.address(self, participant);
+        }
+    }
+
+    /// The first [`ID_HASH_CHARS`] lowercase hex characters of HMAC-SHA256(key, `prefix` +
+    /// `text`).
+    fn hex_mac(&self, prefix: &[u8], text: &str) -> String {
+        let digest = self.mac(prefix, text.as_bytes());
+        let mut pseudonym = String::with_capacity(ID_HASH_CHARS);
+        for byte in digest.iter().take(ID_HASH_CHARS / 2) {
+            pseudonym.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
+            pseudonym.push(char::from(HEX_DIGITS[usize::from(byte & 15)]));
+        }
+        pseudonym
     }
 
     /// HMAC-SHA256(key, first + second).

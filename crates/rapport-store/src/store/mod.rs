@@ -1,5 +1,6 @@
 //! The SQLite store: connections, transactions and error mapping; the operations live in the
-//! submodules (`enrichments`, `runs`, `results`), the schema and its migrations in `schema`.
+//! submodules (`enrichments`, `runs`, `results`, `ledger`, `graph`, `erasure`), the schema and its
+//! migrations in `schema`.
 //!
 //! One writer connection behind a mutex takes every write in an IMMEDIATE transaction, so writers
 //! never deadlock on a lock upgrade and a second process waits up to the busy timeout. Reads of a

@@ -125,7 +125,7 @@ impl Store {
 }
 
 /// Parses a stored summary.
-fn parse_summary(text: &str, run: i64) -> Result<serde_json::Value, Error> {
+pub(crate) fn parse_summary(text: &str, run: i64) -> Result<serde_json::Value, Error> {
     serde_json::from_str(text).map_err(|error| Error::Corrupt {
         what: "summary",
         id: format!("run {run}"),

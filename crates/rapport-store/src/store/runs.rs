@@ -13,6 +13,7 @@ use crate::run::{QueueOutcome, Run, RunId, RunOutcome, RunStatus, Stage, StagePr
 use crate::schedule::next_run_after;
 use crate::store::enrichments::load_enrichment;
 use crate::store::ledger::apply_ledger;
+use crate::store::results::parse_summary;
 use crate::store::{Store, from_sql_integer, sql, to_sql_integer};
 use crate::{KEPT_RESULTS_VERSIONS, MAX_KEPT_WARNINGS};
 
@@ -147,12 +148,7 @@ impl Store {
                 )
                 .map_err(sql(context))?;
             if n_updated == 0 {
-                transaction
-                    .execute(
-                        "UPDATE run_stages SET finished_at = ?2 WHERE run_id = ?1 AND finished_at IS NULL",
-                        params![run.0, now],
-                    )
-                    .map_err(sql(context))?;
+                end_open_stages(transaction, run, now, context)?;
                 transaction
                     .execute(
                         "INSERT INTO run_stages (run_id, stage, position, done, total, started_at, updated_at)
@@ -271,12 +267,7 @@ impl Store {
             if !allowed {
                 return Err(Error::RunState { run, status: state.status, action: "finish it" });
             }
-            transaction
-                .execute(
-                    "UPDATE run_stages SET finished_at = ?2 WHERE run_id = ?1 AND finished_at IS NULL",
-                    params![run.0, now],
-                )
-                .map_err(sql(context))?;
+            end_open_stages(transaction, run, now, context)?;
             match outcome {
                 RunOutcome::Successful { .. } if state.cancel_requested => {
                     end_run(transaction, run, RunStatus::Cancelled, None, now)?;
@@ -357,16 +348,17 @@ impl Store {
             let mut recovered = Vec::with_capacity(interrupted.len());
             for row in interrupted {
                 let reason = match (row.status.as_str(), row.stage.as_deref()) {
-                    ("Queued", _) => "interrupted: the process stopped before the run started".to_owned(),
-                    (_, Some(stage)) => format!("interrupted: the process stopped during stage {stage}"),
-                    (_, None) => "interrupted: the process stopped before the first stage".to_owned(),
+                    ("Queued", _) => {
+                        "interrupted: the process stopped before the run started".to_owned()
+                    }
+                    (_, Some(stage)) => {
+                        format!("interrupted: the process stopped during stage {stage}")
+                    }
+                    (_, None) => {
+                        "interrupted: the process stopped before the first stage".to_owned()
+                    }
                 };
-                transaction
-                    .execute(
-                        "UPDATE run_stages SET finished_at = ?2 WHERE run_id = ?1 AND finished_at IS NULL",
-                        params![row.id, now],
-                    )
-                    .map_err(sql(context))?;
+                end_open_stages(transaction, RunId(row.id), now, context)?;
                 end_run(transaction, RunId(row.id), RunStatus::Failed, Some(&reason), now)?;
                 transaction
                     .execute(
@@ -409,6 +401,22 @@ fn run_state(connection: &Connection, run: RunId) -> Result<RunState, Error> {
         cancel_requested,
         id: run,
     })
+}
+
+/// Ends the run's stage that has not ended (the one it is in), if any.
+fn end_open_stages(
+    connection: &Connection,
+    run: RunId,
+    now: i64,
+    context: &'static str,
+) -> Result<(), Error> {
+    connection
+        .execute(
+            "UPDATE run_stages SET finished_at = ?2 WHERE run_id = ?1 AND finished_at IS NULL",
+            params![run.0, now],
+        )
+        .map_err(sql(context))?;
+    Ok(())
 }
 
 /// Sets a run's final status (and its error, if any).
@@ -565,23 +573,16 @@ fn into_run(
     stages: &mut HashMap<i64, Vec<StageProgress>>,
     warnings: &mut HashMap<i64, Vec<String>>,
 ) -> Result<Run, Error> {
-    let corrupt = |what: &'static str, text: &str| Error::Corrupt {
-        what,
-        id: format!("run {}", row.id),
-        detail: format!("{text:?} is not a {what}"),
-    };
-    let trigger =
-        Trigger::from_text(&row.trigger).ok_or_else(|| corrupt("trigger", &row.trigger))?;
+    let trigger = Trigger::from_text(&row.trigger)
+        .ok_or_else(|| unknown_text("trigger", row.id, &row.trigger))?;
     let stage = match row.stage.as_deref() {
-        Some(text) => Some(Stage::from_text(text).ok_or_else(|| corrupt("stage", text))?),
+        Some(text) => {
+            Some(Stage::from_text(text).ok_or_else(|| unknown_text("stage", row.id, text))?)
+        }
         None => None,
     };
     let summary = match row.summary.as_deref() {
-        Some(text) => Some(serde_json::from_str(text).map_err(|error| Error::Corrupt {
-            what: "summary",
-            id: format!("run {}", row.id),
-            detail: error.to_string(),
-        })?),
+        Some(text) => Some(parse_summary(text, row.id)?),
         None => None,
     };
     Ok(Run {
@@ -621,11 +622,7 @@ fn load_stages(
     while let Some(row) = rows.next().map_err(sql(context))? {
         let run: i64 = row.get(0).map_err(sql(context))?;
         let text: String = row.get(1).map_err(sql(context))?;
-        let stage = Stage::from_text(&text).ok_or_else(|| Error::Corrupt {
-            what: "stage",
-            id: format!("run {run}"),
-            detail: format!("{text:?} is not a stage"),
-        })?;
+        let stage = Stage::from_text(&text).ok_or_else(|| unknown_text("stage", run, &text))?;
         let progress = StageProgress {
             stage,
             done: from_sql_integer(row.get(2).map_err(sql(context))?),
@@ -662,11 +659,12 @@ fn load_warnings(
 
 /// Parses a stored run status.
 fn parse_status(text: &str, run: i64) -> Result<RunStatus, Error> {
-    RunStatus::from_text(text).ok_or_else(|| Error::Corrupt {
-        what: "run status",
-        id: format!("run {run}"),
-        detail: format!("{text:?} is not a run status"),
-    })
+    RunStatus::from_text(text).ok_or_else(|| unknown_text("run status", run, text))
+}
+
+/// The error for a stored `what` of `run` that is none of the known names.
+fn unknown_text(what: &'static str, run: i64, text: &str) -> Error {
+    Error::Corrupt { what, id: format!("run {run}"), detail: format!("{text:?} is not a {what}") }
 }
 
 /// The error for a missing run.

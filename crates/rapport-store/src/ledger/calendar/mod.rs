@@ -42,7 +42,7 @@ use rapport_core::calendar::{
     NominalDuration, RecurrenceDate, RecurrenceRule, Start, TimeValue, Until, WeekdayNumber, Zone,
 };
 
-use crate::ledger::{DecodeError, Reader, put_id, put_varint, unzigzag, zigzag};
+use crate::ledger::{DecodeError, Reader, intern, put_id, put_text, put_varint, unzigzag, zigzag};
 
 /// The first byte of every calendar ledger BLOB. It differs from the mail ledger's
 /// `FORMAT_VERSION`, so a BLOB of one kind never decodes as the other.
@@ -152,12 +152,6 @@ pub fn decode(blob: &[u8]) -> Result<CalendarFile, DecodeError> {
     decoder.file()
 }
 
-/// Appends a string as its length and bytes.
-fn put_text(out: &mut Vec<u8>, text: &str) {
-    put_varint(out, text.len() as u64);
-    out.extend_from_slice(text.as_bytes());
-}
-
 /// Appends an optional string: 0 for none, else its length + 1 and its bytes.
 fn put_optional_text(out: &mut Vec<u8>, text: Option<&str>) {
     match text {
@@ -216,11 +210,7 @@ struct Encoder<'a> {
 impl<'a> Encoder<'a> {
     /// The index of `text` in the string table, adding it on first use.
     fn string(&mut self, text: &'a str) -> u64 {
-        let strings = &mut self.strings;
-        *self.string_index.entry(text).or_insert_with(|| {
-            strings.push(text);
-            strings.len() as u64 - 1
-        })
+        intern(text, &mut self.strings, &mut self.string_index)
     }
 
     /// The index of a custom zone in the zone table, adding it on first use. The reader shares
@@ -421,13 +411,13 @@ impl<'a> Decoder<'a> {
     fn file(&mut self) -> Result<CalendarFile, DecodeError> {
         let method = match self.reader.length()? {
             0 => None,
-            length => Some(self.text(length - 1)?.to_owned()),
+            length => Some(self.reader.text(length - 1)?.to_owned()),
         };
         let n_strings = self.reader.length()?;
         self.strings.reserve(n_strings.min(self.reader.remaining()));
         for _ in 0..n_strings {
             let length = self.reader.length()?;
-            let text = self.text(length)?;
+            let text = self.reader.text(length)?;
             self.strings.push(text);
         }
         let n_zones = self.reader.length()?;
@@ -444,11 +434,6 @@ impl<'a> Decoder<'a> {
             return Err(self.damaged());
         }
         Ok(CalendarFile { method, groups })
-    }
-
-    fn text(&mut self, length: usize) -> Result<&'a str, DecodeError> {
-        let bytes = self.reader.take(length)?;
-        std::str::from_utf8(bytes).map_err(|_| self.damaged())
     }
 
     fn string(&mut self) -> Result<&'a str, DecodeError> {
@@ -503,7 +488,7 @@ impl<'a> Decoder<'a> {
 
     fn custom_zone(&mut self) -> Result<CustomZone, DecodeError> {
         let length = self.reader.length()?;
-        let name = self.text(length)?.to_owned();
+        let name = self.reader.text(length)?.to_owned();
         let initial_offset = self.signed_i32()?;
         let n_transitions = self.reader.length()?;
         let mut transitions = Vec::with_capacity(n_transitions.min(self.reader.remaining()));
