@@ -19,6 +19,8 @@ mod tests;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 
+use crate::period::SECONDS_PER_DAY;
+
 pub use expand::expand;
 pub use rrule::{Frequency, RecurrenceRule, Until, WeekdayNumber};
 pub use value::{NominalDuration, TimeText, parse_duration_text, parse_time_text};
@@ -203,7 +205,8 @@ impl Event {
                     .checked_add_signed(TimeDelta::try_days(duration.days).unwrap_or_default());
                 let base = match shifted {
                     Some(shifted) if duration.days != 0 => zone.local_to_utc(shifted),
-                    _ => occurrence_start.saturating_add(duration.days.saturating_mul(86_400)),
+                    _ => occurrence_start
+                        .saturating_add(duration.days.saturating_mul(SECONDS_PER_DAY)),
                 };
                 base.saturating_add(duration.seconds)
             }

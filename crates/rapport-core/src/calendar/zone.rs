@@ -14,6 +14,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
 
 use crate::calendar::rrule::{self, Limits, RecurrenceRule};
+use crate::period::SECONDS_PER_DAY;
 
 /// A time zone that calendar values can be read in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -175,8 +176,8 @@ impl Zone {
             Zone::Iana(_) | Zone::Custom(_) => {
                 // Offset changes are at least a day apart, so the offsets a day either side are the
                 // only candidates.
-                let offset_before = i64::from(self.offset_at_utc(as_if_utc - 86_400));
-                let offset_after = i64::from(self.offset_at_utc(as_if_utc + 86_400));
+                let offset_before = i64::from(self.offset_at_utc(as_if_utc - SECONDS_PER_DAY));
+                let offset_after = i64::from(self.offset_at_utc(as_if_utc + SECONDS_PER_DAY));
                 let candidate_before = as_if_utc - offset_before;
                 let candidate_after = as_if_utc - offset_after;
                 let before_fits = i64::from(self.offset_at_utc(candidate_before)) == offset_before;

@@ -11,6 +11,7 @@
 //! hash sets and no sorting of (account, period, person) triples.
 
 use super::*;
+use crate::output;
 use crate::period::{Period, SECONDS_PER_DAY};
 use crate::score::{self, Scored};
 
@@ -102,28 +103,8 @@ impl ActivityTable {
     /// Orders the activities by account (a counting sort: account ids are dense), then each
     /// account's by time, and returns where each account's slice starts (plus the end).
     fn sort(&mut self, n_accounts: usize) -> Vec<usize> {
-        let mut starts = vec![0usize; n_accounts + 1];
-        for activity in &self.activities {
-            if let Some(count) = starts.get_mut(activity.account as usize + 1) {
-                *count += 1;
-            }
-        }
-        for account in 0..n_accounts {
-            let before = starts.get(account).copied().unwrap_or(0);
-            if let Some(slot) = starts.get_mut(account + 1) {
-                *slot += before;
-            }
-        }
-        let mut cursor = starts.clone();
-        let mut sorted = vec![Activity::EMPTY; self.activities.len()];
-        for activity in &self.activities {
-            if let Some(position) = cursor.get_mut(activity.account as usize) {
-                if let Some(slot) = sorted.get_mut(*position) {
-                    *slot = *activity;
-                }
-                *position += 1;
-            }
-        }
+        let (mut sorted, starts) =
+            counting_sort(&self.activities, n_accounts, |activity| activity.account as usize);
         for window in starts.windows(2) {
             if let [start, end] = window
                 && let Some(slice) = sorted.get_mut(*start..*end)
@@ -134,6 +115,46 @@ impl ActivityTable {
         self.activities = sorted;
         starts
     }
+}
+
+/// Orders `items` by a dense key below `n_keys` (a stable counting sort) and returns them with
+/// where each key's run starts (plus the end). Items whose key is out of range are dropped.
+fn counting_sort<T: Copy>(
+    items: &[T],
+    n_keys: usize,
+    key_of: impl Fn(&T) -> usize,
+) -> (Vec<T>, Vec<usize>) {
+    let mut starts = vec![0usize; n_keys + 1];
+    for item in items {
+        let key = key_of(item);
+        if key < n_keys
+            && let Some(count) = starts.get_mut(key + 1)
+        {
+            *count += 1;
+        }
+    }
+    for key in 0..n_keys {
+        let before = starts.get(key).copied().unwrap_or(0);
+        if let Some(slot) = starts.get_mut(key + 1) {
+            *slot += before;
+        }
+    }
+    let mut cursor = starts.clone();
+    // Every slot below the end is overwritten; the copy only gives the vector its length.
+    let mut sorted = items.to_vec();
+    for item in items {
+        let key = key_of(item);
+        if key < n_keys
+            && let Some(position) = cursor.get_mut(key)
+        {
+            if let Some(slot) = sorted.get_mut(*position) {
+                *slot = *item;
+            }
+            *position += 1;
+        }
+    }
+    sorted.truncate(starts.get(n_keys).copied().unwrap_or(0));
+    (sorted, starts)
 }
 
 /// One email after merging its copies.
@@ -245,8 +266,9 @@ pub(super) fn finish(mut engine: Engine) -> (Enrichment, MailState) {
     let periods = Periods::new(engine.window, engine.options.zone);
     let mail = std::mem::take(&mut engine.mail);
     // Addresses are classified now, not when interned: the kept mail state does not depend on
-    // the customer data or the org users of the run.
-    engine.address_class = (0..mail.addresses.len() as u32)
+    // the customer data or the org users of the run. Per address id: an account index,
+    // `CLASS_ORG` or `CLASS_OUTSIDE`.
+    let address_class: Vec<u32> = (0..mail.addresses.len() as u32)
         .map(|id| match engine.identity.classify(mail.addresses.text(id)) {
             AddressClass::Org => CLASS_ORG,
             AddressClass::Account(index) => index,
@@ -254,22 +276,30 @@ pub(super) fn finish(mut engine: Engine) -> (Enrichment, MailState) {
         })
         .collect();
     let prepared = mail.prepare(engine.window);
-    engine.emails_seen = prepared.emails_seen;
-    engine.skipped_emails = prepared.skipped;
-    let (emails, email_recipients, message_group) = merge_copies(&mut engine, prepared, &mail);
-    let mut classified =
-        classify(&mut engine, &emails, &email_recipients, &message_group, &mail.addresses);
+    let emails_seen = prepared.emails_seen;
+    let mut skipped_emails = prepared.skipped;
+    let (emails, email_recipients, message_group) =
+        merge_copies(&mut skipped_emails, prepared, &mail);
+    let mut classified = classify(
+        &mut engine,
+        &address_class,
+        &mut skipped_emails,
+        &emails,
+        &email_recipients,
+        &message_group,
+        &mail.addresses,
+    );
     // The merged emails are no longer needed: every activity carries its people.
     drop((emails, email_recipients, message_group));
     let account_ids = engine.identity.account_ids();
     let starts = classified.table.sort(account_ids.len());
-    let mut built = build_rows(&classified.table, &starts, account_ids, &periods, &engine);
+    let mut built = build_rows(&classified.table, &starts, account_ids, &periods, &address_class);
     let n_groups = 1 + periods.months().len() + periods.weeks().len();
     let explanations = score_rows(&mut built, n_groups, &engine.options.weights);
     let rows: Vec<Row> = built.into_iter().map(|built_row| built_row.row).collect();
 
     let accounts_enriched = rows.iter().filter(|row| row.level == Level::Year).count() as u64;
-    let mut skipped = engine.skipped_emails;
+    let mut skipped = skipped_emails;
     skipped.merge(&engine.skipped_meetings);
     skipped.add_n(SkipReason::AmbiguousContact, engine.identity.ambiguous_contacts());
     let days_covered = classified.earliest_processed.map_or(0, |earliest| {
@@ -289,8 +319,8 @@ pub(super) fn finish(mut engine: Engine) -> (Enrichment, MailState) {
         window_end: periods.date_of(engine.window.end),
         skipped,
         files_ignored: 0,
-        emails_seen: engine.emails_seen,
-        skipped_emails: engine.skipped_emails,
+        emails_seen,
+        skipped_emails,
         skipped_meetings: engine.skipped_meetings,
     };
     (Enrichment { rows, explanations, users: engine.users, summary }, mail)
@@ -300,12 +330,13 @@ pub(super) fn finish(mut engine: Engine) -> (Enrichment, MailState) {
 /// `automated`, and the accounts each one counts to or from (with reply durations).
 fn classify(
     engine: &mut Engine,
+    address_class: &[u32],
+    skipped_emails: &mut SkipCounts,
     emails: &[MergedEmail],
     email_recipients: &[u32],
     message_group: &[u32],
     addresses: &Interner,
 ) -> Classified {
-    let address_class = &engine.address_class;
     let class_of = |id: u32| address_class.get(id as usize).copied().unwrap_or(CLASS_OUTSIDE);
     let recipients_of = |email: &MergedEmail| -> &[u32] {
         email_recipients
@@ -330,7 +361,7 @@ fn classify(
         let sender_class = class_of(email.sender);
         let org_recipient = recipients.iter().any(|id| class_of(*id) == CLASS_ORG);
         if sender_class != CLASS_ORG && !org_recipient {
-            engine.skipped_emails.add(SkipReason::NoOrgParticipant);
+            skipped_emails.add(SkipReason::NoOrgParticipant);
             continue;
         }
         classified.emails_processed += 1;
@@ -339,7 +370,7 @@ fn classify(
         );
         mark_processed(&mut std::iter::once(email.sender).chain(recipients.iter().copied()));
         if email.automated {
-            engine.skipped_emails.add(SkipReason::Automated);
+            skipped_emails.add(SkipReason::Automated);
             continue;
         }
         let participants = || std::iter::once(email.sender).chain(recipients.iter().copied());
@@ -480,9 +511,8 @@ fn build_rows(
     starts: &[usize],
     account_ids: &[String],
     periods: &Periods,
-    engine: &Engine,
+    address_class: &[u32],
 ) -> Vec<BuiltRow> {
-    let address_class = engine.address_class.as_slice();
     let n_addresses = address_class.len();
     let mut stamps = [Stamps::new(n_addresses), Stamps::new(n_addresses), Stamps::new(n_addresses)];
     let group_offsets = [0, 1, 1 + periods.months().len()];
@@ -585,7 +615,7 @@ fn build_rows(
 /// Returns the merged emails (in order of their first copy), their recipient arena, and the
 /// merged email of every message id (`NONE` when no copy carried it).
 fn merge_copies(
-    engine: &mut Engine,
+    skipped_emails: &mut SkipCounts,
     prepared: mail::Prepared,
     mail: &MailState,
 ) -> (Vec<MergedEmail>, Vec<u32>, Vec<u32>) {
@@ -624,7 +654,7 @@ fn merge_copies(
             last_copy.push(copy_index as u32);
             email_index
         } else {
-            engine.skipped_emails.add(SkipReason::Duplicate);
+            skipped_emails.add(SkipReason::Duplicate);
             if let Some(email) = emails.get_mut(known as usize) {
                 email.sent = email.sent.min(copy.sent);
                 if email.sender == NONE {
@@ -746,11 +776,27 @@ fn build_row(
             Decimal::ratio_half_up(sum, unit_seconds * i128::from(count), 2)
         }
     };
-    let days_since_last_activity = match (days_since_last_email, days_since_last_meeting) {
-        (Some(email), Some(meeting)) => email.min(meeting),
-        (Some(days), None) | (None, Some(days)) => days,
-        (None, None) => 0,
+    let row = Row {
+        account_id: account_id.to_string(),
+        engagement_score: 0,
+        n_emails_to_account: counts.emails_to,
+        n_emails_from_account: counts.emails_from,
+        n_meetings_from_account: counts.meetings_from,
+        n_meetings_to_account: counts.meetings_to,
+        n_org_people_meetings: counts.org_people_meetings,
+        n_org_people_emails: counts.org_people_emails,
+        n_account_people_meetings: counts.account_people_meetings,
+        n_account_people_emails: counts.account_people_emails,
+        engagement_start_date,
+        days_since_last_email,
+        days_since_last_meeting,
+        average_meeting_minutes: average(counts.meeting_seconds, counts.n_meetings, 60),
+        average_reply_hours: average(counts.reply_seconds, counts.n_replies, 3_600),
+        aggregation_start_date: period.start_date,
+        level: period.level,
     };
+    // A row has at least one activity, so it always has a latest email or meeting.
+    let days_since_last_activity = output::days_since_last_activity(&row).unwrap_or(0);
     let features = [
         (counts.emails_to + counts.emails_from) as i64,
         (counts.meetings_to + counts.meetings_from) as i64,
@@ -758,56 +804,15 @@ fn build_row(
         -days_since_last_activity,
         (counts.emails_from + counts.meetings_from) as i64,
     ];
-    BuiltRow {
-        row: Row {
-            account_id: account_id.to_string(),
-            engagement_score: 0,
-            n_emails_to_account: counts.emails_to,
-            n_emails_from_account: counts.emails_from,
-            n_meetings_from_account: counts.meetings_from,
-            n_meetings_to_account: counts.meetings_to,
-            n_org_people_meetings: counts.org_people_meetings,
-            n_org_people_emails: counts.org_people_emails,
-            n_account_people_meetings: counts.account_people_meetings,
-            n_account_people_emails: counts.account_people_emails,
-            engagement_start_date,
-            days_since_last_email,
-            days_since_last_meeting,
-            average_meeting_minutes: average(counts.meeting_seconds, counts.n_meetings, 60),
-            average_reply_hours: average(counts.reply_seconds, counts.n_replies, 3_600),
-            aggregation_start_date: period.start_date,
-            level: period.level,
-        },
-        features,
-        group,
-    }
+    BuiltRow { row, features, group }
 }
 
 /// Scores every (level, period) group and returns one explanation per row, in row order.
 fn score_rows(built: &mut [BuiltRow], n_groups: usize, weights: &Weights) -> Vec<Explanation> {
-    // Rows per group by a counting sort on the group number.
-    let mut group_starts = vec![0usize; n_groups + 1];
-    for built_row in built.iter() {
-        if let Some(count) = group_starts.get_mut(built_row.group + 1) {
-            *count += 1;
-        }
-    }
-    for group in 0..n_groups {
-        let before = group_starts.get(group).copied().unwrap_or(0);
-        if let Some(slot) = group_starts.get_mut(group + 1) {
-            *slot += before;
-        }
-    }
-    let mut cursor = group_starts.clone();
-    let mut order = vec![0usize; built.len()];
-    for (row_index, built_row) in built.iter().enumerate() {
-        if let Some(position) = cursor.get_mut(built_row.group) {
-            if let Some(slot) = order.get_mut(*position) {
-                *slot = row_index;
-            }
-            *position += 1;
-        }
-    }
+    let row_indices: Vec<usize> = (0..built.len()).collect();
+    let (order, group_starts) = counting_sort(&row_indices, n_groups, |row_index| {
+        built.get(*row_index).map_or(n_groups, |built_row| built_row.group)
+    });
     let mut scored: Vec<Option<Scored>> = vec![None; built.len()];
     let mut values: Vec<[i64; 5]> = Vec::new();
     for group in 0..n_groups {

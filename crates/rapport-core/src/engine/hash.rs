@@ -93,23 +93,19 @@ impl Interner {
         self.spans.len()
     }
 
-    /// The id of `text`, interning it when new; `on_new` sees each new string once, before its
-    /// id is returned. More than `u32::MAX − 1` distinct strings cannot occur before memory
-    /// runs out; past that, new strings would share the last id.
-    pub(crate) fn intern(&mut self, text: &str, on_new: impl FnOnce(&str)) -> u32 {
+    /// The id of `text`, interning it when new. More than `u32::MAX − 1` distinct strings cannot
+    /// occur before memory runs out; past that, new strings would share the last id.
+    pub(crate) fn intern(&mut self, text: &str) -> u32 {
         let hash = hash_str(text) as u32;
         if let Some(id) = self.find(text, hash) {
             return id;
         }
-        if (self.spans.len() + 1) * 2 > self.slots.len() {
-            self.grow();
-        }
+        make_room_for_one(&mut self.slots, self.spans.len());
         let Ok(id) = u32::try_from(self.spans.len()) else { return u32::MAX - 1 };
         let start = self.arena.len();
         self.arena.push_str(text);
         self.spans.push((start, u32::try_from(text.len()).unwrap_or(u32::MAX)));
-        self.place(u64::from(hash) << 32 | u64::from(id + 1));
-        on_new(text);
+        place_in(&mut self.slots, u64::from(hash) << 32 | u64::from(id + 1));
         id
     }
 
@@ -156,47 +152,56 @@ impl Interner {
     }
 
     fn find(&self, text: &str, hash: u32) -> Option<u32> {
-        let mask = self.slots.len().checked_sub(1)?;
-        let mut position = hash as usize & mask;
-        loop {
-            let slot = self.slots.get(position).copied()?;
-            if slot == 0 {
-                return None;
-            }
-            let id = (slot as u32).wrapping_sub(1);
-            if (slot >> 32) as u32 == hash && self.text(id) == text {
-                return Some(id);
-            }
-            position = (position + 1) & mask;
-        }
-    }
-
-    /// Puts a packed slot value in the first free slot of its probe sequence (there is room).
-    fn place(&mut self, packed: u64) {
-        place_in(&mut self.slots, packed);
+        find_in(&self.slots, hash, |id| self.text(id) == text)
     }
 
     /// Makes room for `n_strings` more strings of `n_bytes` in all without growing step by step.
     pub(crate) fn reserve(&mut self, n_strings: usize, n_bytes: usize) {
         self.arena.reserve(n_bytes);
         self.spans.reserve(n_strings);
-        let wanted = (self.spans.len() + n_strings).saturating_mul(2).next_power_of_two();
-        if wanted > self.slots.len() {
-            self.rehash(wanted);
-        }
+        reserve_slots(&mut self.slots, self.spans.len() + n_strings);
     }
+}
 
-    /// Doubles the table (at most half full afterwards) and re-places every entry.
-    fn grow(&mut self) {
-        self.rehash((self.slots.len() * 2).max(64));
-    }
-
-    /// Moves every entry into a table of `capacity` slots (a power of two).
-    fn rehash(&mut self, capacity: usize) {
-        let old = std::mem::replace(&mut self.slots, vec![0; capacity]);
-        for packed in old.into_iter().filter(|packed| *packed != 0) {
-            self.place(packed);
+/// The id in `slots` (an open-addressing table of packed `hash << 32 | (id + 1)` values) whose
+/// hash is `hash` and for which `is_match` holds: the text is compared only on a hash match.
+pub(crate) fn find_in(slots: &[u64], hash: u32, is_match: impl Fn(u32) -> bool) -> Option<u32> {
+    let mask = slots.len().checked_sub(1)?;
+    let mut position = hash as usize & mask;
+    loop {
+        let slot = slots.get(position).copied()?;
+        if slot == 0 {
+            return None;
         }
+        let id = (slot as u32).wrapping_sub(1);
+        if (slot >> 32) as u32 == hash && is_match(id) {
+            return Some(id);
+        }
+        position = (position + 1) & mask;
+    }
+}
+
+/// Grows `slots` at once so that `n_entries` fill at most half of it.
+pub(crate) fn reserve_slots(slots: &mut Vec<u64>, n_entries: usize) {
+    let wanted = n_entries.saturating_mul(2).next_power_of_two();
+    if wanted > slots.len() {
+        rehash(slots, wanted);
+    }
+}
+
+/// Doubles `slots`, which holds `n_entries`, when one more entry would fill more than half of it.
+pub(crate) fn make_room_for_one(slots: &mut Vec<u64>, n_entries: usize) {
+    if (n_entries + 1) * 2 > slots.len() {
+        let capacity = (slots.len() * 2).max(64);
+        rehash(slots, capacity);
+    }
+}
+
+/// Moves every entry of `slots` into a fresh table of `capacity` slots (a power of two).
+fn rehash(slots: &mut Vec<u64>, capacity: usize) {
+    let old = std::mem::replace(slots, vec![0; capacity]);
+    for packed in old.into_iter().filter(|packed| *packed != 0) {
+        place_in(slots, packed);
     }
 }
 

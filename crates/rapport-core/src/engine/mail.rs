@@ -8,7 +8,9 @@
 //! The merge keys are interned when a copy is pushed — its Message-ID, and its fingerprint (same
 //! sender, same sent second, same recipient set) — so `prepare` merges on array lookups alone.
 
-use super::hash::{FxHasher, Interner, compact_table, place_in};
+use super::hash::{
+    FxHasher, Interner, compact_table, find_in, make_room_for_one, place_in, reserve_slots,
+};
 use super::{CopyRecord, NONE};
 use crate::identity;
 use crate::model::{EmailCopy, MailRecord, SkipCounts, SkipReason};
@@ -93,10 +95,7 @@ impl MailState {
         self.copy_recipients.reserve(n_emails.saturating_mul(2));
         self.fingerprint_copy.reserve(n_emails);
         self.message_ids.reserve(n_emails, n_emails.saturating_mul(40));
-        let wanted = (self.fingerprint_copy.len() + n_emails).saturating_mul(2).next_power_of_two();
-        if wanted > self.fingerprint_slots.len() {
-            self.rehash_fingerprints(wanted);
-        }
+        reserve_slots(&mut self.fingerprint_slots, self.fingerprint_copy.len() + n_emails);
     }
 
     /// Starts the segment `key`: the records pushed next belong to it. A segment of the same
@@ -188,22 +187,21 @@ impl MailState {
         let sender = match sender {
             Some(sender) => {
                 automated |= identity::is_automated_sender(sender);
-                self.addresses.intern(sender, |_| ())
+                self.addresses.intern(sender)
             }
             None => NONE,
         };
         let mut recipients = std::mem::take(&mut self.scratch);
         recipients.clear();
         for recipient in recipient_addresses {
-            recipients.push(self.addresses.intern(recipient, |_| ()));
+            recipients.push(self.addresses.intern(recipient));
         }
         recipients.sort_unstable();
         recipients.dedup();
         let recipients_start = self.copy_recipients.len();
         self.copy_recipients.extend_from_slice(&recipients);
-        let message_id =
-            message_id.as_deref().map_or(NONE, |id| self.message_ids.intern(id, |_| ()));
-        let parent_id = parent_id.as_deref().map_or(NONE, |id| self.message_ids.intern(id, |_| ()));
+        let message_id = message_id.as_deref().map_or(NONE, |id| self.message_ids.intern(id));
+        let parent_id = parent_id.as_deref().map_or(NONE, |id| self.message_ids.intern(id));
         // The fingerprint rule needs a sender (§8).
         let fingerprint = if sender == NONE {
             NONE
@@ -241,9 +239,7 @@ impl MailState {
         if let Some(id) = self.find_fingerprint(sender, sent, recipients, hash) {
             return id;
         }
-        if (self.fingerprint_copy.len() + 1) * 2 > self.fingerprint_slots.len() {
-            self.rehash_fingerprints((self.fingerprint_slots.len() * 2).max(64));
-        }
+        make_room_for_one(&mut self.fingerprint_slots, self.fingerprint_copy.len());
         let id = self.fingerprint_copy.len() as u32;
         self.fingerprint_copy.push(copy_index);
         place_in(&mut self.fingerprint_slots, u64::from(hash) << 32 | u64::from(id + 1));
@@ -257,36 +253,17 @@ impl MailState {
         recipients: &[u32],
         hash: u32,
     ) -> Option<u32> {
-        let mask = self.fingerprint_slots.len().checked_sub(1)?;
-        let mut position = hash as usize & mask;
-        loop {
-            let slot = self.fingerprint_slots.get(position).copied()?;
-            if slot == 0 {
-                return None;
-            }
-            let id = (slot as u32).wrapping_sub(1);
-            if (slot >> 32) as u32 == hash {
-                let first = self
-                    .fingerprint_copy
-                    .get(id as usize)
-                    .and_then(|copy| self.copies.get(*copy as usize));
-                if let Some(first) = first
-                    && first.sender == sender
+        find_in(&self.fingerprint_slots, hash, |id| {
+            let first = self
+                .fingerprint_copy
+                .get(id as usize)
+                .and_then(|copy| self.copies.get(*copy as usize));
+            first.is_some_and(|first| {
+                first.sender == sender
                     && first.sent == sent
                     && self.recipients_of(first) == recipients
-                {
-                    return Some(id);
-                }
-            }
-            position = (position + 1) & mask;
-        }
-    }
-
-    fn rehash_fingerprints(&mut self, capacity: usize) {
-        let old = std::mem::replace(&mut self.fingerprint_slots, vec![0; capacity]);
-        for packed in old.into_iter().filter(|packed| *packed != 0) {
-            place_in(&mut self.fingerprint_slots, packed);
-        }
+            })
+        })
     }
 
     /// The indices of the segments of this run, in input order.

@@ -236,11 +236,6 @@ pub struct Engine {
     uids: Interner,
     meeting_by_key: FxHashMap<(u32, i64), u32>,
     skipped_meetings: SkipCounts,
-    /// Set by `finish`: per address id, an account index, `CLASS_ORG` or `CLASS_OUTSIDE`.
-    address_class: Vec<u32>,
-    /// Set by `finish`: the mail's skips and records seen.
-    skipped_emails: SkipCounts,
-    emails_seen: u64,
     /// Org users whose mailbox a connector read successfully (§6: processed).
     users_read: Vec<String>,
 }
@@ -305,9 +300,6 @@ impl Engine {
             uids: Interner::default(),
             meeting_by_key: FxHashMap::default(),
             skipped_meetings: SkipCounts::default(),
-            address_class: Vec::new(),
-            skipped_emails: SkipCounts::default(),
-            emails_seen: 0,
             users_read: Vec::new(),
         })
     }
@@ -389,19 +381,14 @@ impl Engine {
                 continue;
             }
             let addresses = &mut self.mail.addresses;
-            let organizer = copy
-                .organizer
-                .as_deref()
-                .map_or(NONE, |organizer| addresses.intern(organizer, |_| ()));
-            let mut participants: Vec<u32> = copy
-                .participants
-                .iter()
-                .map(|participant| addresses.intern(participant, |_| ()))
-                .collect();
+            let organizer =
+                copy.organizer.as_deref().map_or(NONE, |organizer| addresses.intern(organizer));
+            let mut participants: Vec<u32> =
+                copy.participants.iter().map(|participant| addresses.intern(participant)).collect();
             participants.sort_unstable();
             participants.dedup();
             if let Some((uid, key_instant)) = copy.key {
-                let uid = self.uids.intern(&uid, |_| ());
+                let uid = self.uids.intern(&uid);
                 let next_index = self.meetings.len() as u32;
                 let index = *self.meeting_by_key.entry((uid, key_instant)).or_insert(next_index);
                 if index != next_index {

@@ -112,14 +112,7 @@ impl Identity {
             if contact.email.is_empty() {
                 continue;
             }
-            contact_map
-                .entry(Box::from(contact.email.as_str()))
-                .and_modify(|known| {
-                    if *known != account {
-                        *known = SHARED;
-                    }
-                })
-                .or_insert(account);
+            insert_owner(&mut contact_map, &contact.email, account);
         }
         // Org users are never contacts, so they are neither looked up nor counted as ambiguous.
         contact_map.retain(|email, _| !users.contains(email));
@@ -135,14 +128,7 @@ impl Identity {
                     if domain.is_empty() {
                         continue;
                     }
-                    domains
-                        .entry(Box::from(domain.as_str()))
-                        .and_modify(|known| {
-                            if *known != index {
-                                *known = SHARED;
-                            }
-                        })
-                        .or_insert(index);
+                    insert_owner(&mut domains, &domain, index);
                 }
             }
         }
@@ -230,6 +216,18 @@ impl Identity {
         self.public_exact.contains(domain)
             || self.public_prefixes.iter().any(|prefix| domain.starts_with(&**prefix))
     }
+}
+
+/// Records `account` as the owner of `key`, or `SHARED` when another account owns it already.
+fn insert_owner(owners: &mut HashMap<Box<str>, u32>, key: &str, account: u32) {
+    owners
+        .entry(Box::from(key))
+        .and_modify(|known| {
+            if *known != account {
+                *known = SHARED;
+            }
+        })
+        .or_insert(account);
 }
 
 /// True when the whole local part of `sender` is one of [`AUTOMATED_LOCAL_PARTS`],

@@ -155,7 +155,7 @@ fn top_and_stalest_accounts_use_year_rows() {
 fn integers_and_dates_print_as_the_formatting_machinery_prints_them() {
     for value in [0, 7, -7, 10, 99, -100, 1_234_567, i64::MAX, i64::MIN] {
         let mut line = String::new();
-        push_integer(&mut line, value);
+        push_plain(&mut line, &Cell::Integer(value));
         assert_eq!(line, value.to_string());
     }
     for (year, month, day) in

@@ -110,16 +110,6 @@ impl Periods {
         Periods { window, zone, year, months, weeks }
     }
 
-    /// The window these periods cover.
-    pub fn window(&self) -> Window {
-        self.window
-    }
-
-    /// The bucketing zone (`None` = UTC).
-    pub fn zone(&self) -> Option<Tz> {
-        self.zone
-    }
-
     /// The one Year period: the whole window.
     pub fn year(&self) -> &Period {
         &self.year

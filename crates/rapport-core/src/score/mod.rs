@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-/// A non-negative-or-negative exact decimal: `units × 10^-scale`.
+/// A signed exact decimal: `units × 10^-scale`.
 ///
 /// Its text drops trailing zeros (`30`, `33.75`, `0.5`), as the tables require.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -51,37 +51,6 @@ impl Decimal {
         self.scale
     }
 
-    /// The value in hundredths (scale 2), rounded half up when it has more digits; saturates at
-    /// the ends of `i64`. For two-decimal columns (Parquet `DECIMAL(18,2)`).
-    pub fn hundredths(&self) -> i64 {
-        let units = if self.scale <= 2 {
-            10i128.checked_pow(2 - self.scale).and_then(|factor| self.units.checked_mul(factor))
-        } else {
-            10i128
-                .checked_pow(self.scale - 2)
-                .and_then(|divisor| Decimal::ratio_half_up(self.units, divisor, 0))
-                .map(|rounded| rounded.units)
-        };
-        let saturated = if self.units < 0 { i64::MIN } else { i64::MAX };
-        units.map_or(saturated, |units| i64::try_from(units).unwrap_or(saturated))
-    }
-
-    /// True when the value is a whole number.
-    pub fn is_integer(&self) -> bool {
-        match 10i128.checked_pow(self.scale) {
-            Some(divisor) => self.units % divisor == 0,
-            None => self.units == 0,
-        }
-    }
-
-    /// The nearest binary float, for consumers that need one (never used for arithmetic here).
-    pub fn to_f64(&self) -> f64 {
-        // Parsing the exact text gives the correctly rounded float.
-        self.to_string().parse().unwrap_or(0.0)
-    }
-}
-
-impl Decimal {
     /// Appends the value as [`fmt::Display`] prints it, without the formatting machinery:
     /// tables print millions of these.
     pub fn push_to(&self, out: &mut String) {
