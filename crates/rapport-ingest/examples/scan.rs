@@ -1,4 +1,4 @@
-//! Measures header-scanning throughput: maps each mbox file given, splits it into messages and
+//! Measures header-scanning throughput: reads each mbox file given, splits it into messages and
 //! parses every header block, first on one thread, then through `source::read_mail` on all cores.
 //!
 //! `cargo run --release -p rapport-ingest --example scan -- FILE...`
@@ -76,7 +76,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     report(
-        &format!("read_mail, {threads} threads (map + split + parse)"),
+        &format!("read_mail, {threads} threads (read + split + parse)"),
         &parallel,
         n_bytes,
         parallel_started.elapsed().as_secs_f64(),

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 /// printed by the caller with the chain (STYLE.md §3).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A source path, a folder inside it or a file could not be opened, listed, mapped or read.
+    /// A source path, a folder inside it or a file could not be opened, listed or read.
     #[error("cannot read source {}", path.display())]
     Io {
         /// The path that could not be read.

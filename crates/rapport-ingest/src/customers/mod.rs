@@ -207,7 +207,7 @@ pub fn load_accounts(
 }
 
 /// Splits a domain cell on `;`, `,` and white space and cleans each part (see `clean_domain`).
-pub fn split_domains(cell: &str, out: &mut Vec<String>) {
+fn split_domains(cell: &str, out: &mut Vec<String>) {
     for part in cell.split(|c: char| c == ';' || c == ',' || c.is_whitespace()) {
         if let Some(domain) = clean_domain(part)
             && !out.contains(&domain)
@@ -219,7 +219,7 @@ pub fn split_domains(cell: &str, out: &mut Vec<String>) {
 
 /// Cleans one domain: lowercase; scheme, path, query, port, user info, a leading `@` or `www.` and
 /// a trailing `.` removed. `None` when nothing is left.
-pub fn clean_domain(raw: &str) -> Option<String> {
+fn clean_domain(raw: &str) -> Option<String> {
     let mut text = raw.trim().trim_matches(|c| c == '"' || c == '\'').to_ascii_lowercase();
     if let Some(position) = text.find("://") {
         text = text[position + 3..].to_owned();

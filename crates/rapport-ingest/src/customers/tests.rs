@@ -1,3 +1,5 @@
+//! Tests of loading org users, contacts and accounts, and of cleaning domain cells.
+
 use std::io::Write as _;
 
 use super::*;

@@ -16,10 +16,10 @@
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{NaiveDateTime, NaiveTime};
 use chrono_tz::Tz;
 use rapport_core::address;
 use rapport_core::calendar::{
@@ -28,6 +28,7 @@ use rapport_core::calendar::{
     is_ignored_method, parse_duration_text, parse_time_text,
 };
 
+use crate::mail::dedup_keep_order;
 use crate::windows_zones;
 
 /// The deepest component nesting that is tracked; deeper `BEGIN`s are ignored, which bounds the
@@ -458,10 +459,7 @@ fn observance_property(observance: &mut RawObservance, name: &str, value: &str) 
 /// A `TZID` as a lookup key: surrounding white space and quotes removed, backslash escapes
 /// (`Bangkok\, Hanoi`) undone.
 fn zone_key(tzid: &str) -> String {
-    let trimmed = tzid.trim();
-    let trimmed = trimmed.strip_prefix('"').unwrap_or(trimmed);
-    let trimmed = trimmed.strip_suffix('"').unwrap_or(trimmed).trim();
-    trimmed.replace('\\', "")
+    strip_quotes(tzid.trim()).trim().replace('\\', "")
 }
 
 /// Reads a `TZOFFSETFROM`/`TZOFFSETTO` value (`+0100`, `-0330`, `+053045`) as seconds.
@@ -567,7 +565,8 @@ fn build_custom_zone(name: &str, definition: &RawZone) -> Option<CustomZone> {
     (!observances.is_empty()).then(|| CustomZone::new(name.to_owned(), &observances))
 }
 
-/// A DATE or DATE-TIME as a naive time (dates at midnight; `Z` ignored), for `VTIMEZONE` onsets.
+/// A DATE or DATE-TIME as a naive time (dates at midnight; `Z` ignored), for `VTIMEZONE` onsets
+/// and `DTSTAMP`s.
 fn local_time(text: &str) -> Option<NaiveDateTime> {
     Some(match parse_time_text(text)? {
         TimeText::Date(date) => date.and_time(NaiveTime::MIN),
@@ -608,13 +607,9 @@ fn read_event(raw: &RawEvent, zones: &mut ZoneResolver<'_>) -> Result<Event, Eve
     };
     let end = match &raw.end {
         None => None,
-        Some(time) => Some(match parse_time_text(&time.value).ok_or(UNPARSEABLE)? {
-            TimeText::Date(date) => DateOrInstant::Date(date),
-            TimeText::Utc(utc) => DateOrInstant::Instant(utc.and_utc().timestamp()),
-            TimeText::Local(local) => {
-                DateOrInstant::Instant(zones.zone(time.tzid.as_deref()).local_to_utc(local))
-            }
-        }),
+        Some(time) => {
+            Some(time_value(&time.value, time.tzid.as_deref(), zones).ok_or(UNPARSEABLE)?)
+        }
     };
     let duration = match &raw.duration {
         None => None,
@@ -646,8 +641,8 @@ fn read_event(raw: &RawEvent, zones: &mut ZoneResolver<'_>) -> Result<Event, Eve
     let start = start.ok_or(EventComponent::InvalidDate)?;
     let start_instant = start.instant();
     let length = match (end, duration) {
-        (Some(DateOrInstant::Instant(end)), _) => Length::Exact(end - start_instant),
-        (Some(DateOrInstant::Date(date)), _) => {
+        (Some(TimeValue::Instant(end)), _) => Length::Exact(end - start_instant),
+        (Some(TimeValue::Date(date)), _) => {
             // A date end is midnight of that date in the start's zone.
             Length::Exact(start.zone().local_to_utc(date.and_time(NaiveTime::MIN)) - start_instant)
         }
@@ -658,34 +653,23 @@ fn read_event(raw: &RawEvent, zones: &mut ZoneResolver<'_>) -> Result<Event, Eve
         },
     };
     let all_day = raw.start_is_date || matches!(start, Start::Date(_)) || raw.all_day_flag;
+    let mut participants = raw.participants.clone();
+    dedup_keep_order(&mut participants);
     Ok(Event {
         recurrence_id,
-        sequence: raw.sequence.as_deref().and_then(|text| text.trim().parse().ok()).unwrap_or(0),
-        stamp: raw.stamp.as_deref().and_then(parse_time_text).map(|stamp| match stamp {
-            TimeText::Date(date) => date.and_time(NaiveTime::MIN).and_utc().timestamp(),
-            TimeText::Local(local) | TimeText::Utc(local) => local.and_utc().timestamp(),
-        }),
+        sequence: raw.sequence.as_deref().and_then(|text| text.parse().ok()).unwrap_or(0),
+        // A DTSTAMP is UTC by definition: a missing `Z` or a bare date is read as UTC too.
+        stamp: raw.stamp.as_deref().and_then(local_time).map(|stamp| stamp.and_utc().timestamp()),
         start,
         length,
         rules,
         dates,
         exception_dates,
         organizer: raw.organizer.clone().flatten(),
-        participants: without_repeats(&raw.participants),
+        participants,
         cancelled: raw.cancelled.unwrap_or(false),
         all_day,
     })
-}
-
-/// The addresses in order, each once (a set keeps hostile attendee lists linear).
-fn without_repeats(addresses: &[String]) -> Vec<String> {
-    let mut seen: HashSet<&str> = HashSet::with_capacity(addresses.len());
-    addresses.iter().filter(|address| seen.insert(address.as_str())).cloned().collect()
-}
-
-enum DateOrInstant {
-    Date(NaiveDate),
-    Instant(i64),
 }
 
 /// One `RDATE` item: a date, a date-time, or a `PERIOD` (`start/end` or `start/duration`).

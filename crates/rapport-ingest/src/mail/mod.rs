@@ -279,8 +279,9 @@ fn lossy_string(bytes: &[u8]) -> String {
     }
 }
 
-/// Removes repeated strings, keeping the first of each in order.
-fn dedup_keep_order(list: &mut Vec<String>) {
+/// Removes repeated strings, keeping the first of each in order (recipients here, attendees in
+/// `ics`). Long lists are sorted rather than compared pairwise, so hostile ones stay cheap.
+pub(crate) fn dedup_keep_order(list: &mut Vec<String>) {
     const LINEAR_LIMIT: usize = 32;
     if list.len() <= LINEAR_LIMIT {
         // Short lists, the common case: quadratic but allocation-free.

@@ -1,4 +1,4 @@
-//! Splitting an mbox file (a mapped or borrowed byte slice) into its messages.
+//! Splitting an mbox file (a byte slice, or a reader cut into blocks) into its messages.
 //!
 //! A message starts at `From ` at the start of the bytes or right after an empty line (LF or
 //! CRLF); text before the first separator is ignored (metrics.md §8, Sources). Each message slice
@@ -35,8 +35,9 @@ impl<R: Read> Blocks<R> {
         Blocks { reader, carry: Vec::new() }
     }
 
-    /// The next block: at least `block_bytes` (unless the file ends), cut just before the last
-    /// message start in it; a single message larger than a block makes a larger block. `None` at
+    /// The next block: at least `block_bytes` are read (unless the file ends), then the block is
+    /// cut just before the last message start in it, so it falls short of `block_bytes` by less
+    /// than one message; a single message larger than a block makes a larger block. `None` at
     /// the end. `buffer` is reused for the block (its contents are dropped), which spares fresh
     /// allocations when blocks are handed back after parsing.
     pub fn next_block(
@@ -59,10 +60,10 @@ impl<R: Read> Blocks<R> {
                 return Ok(if block.is_empty() { None } else { Some(block) });
             }
             // A message start found only in the bytes just read (or one spanning the old end) is
-            // a cut that leaves at least one whole message before it.
+            // the cut. It is never offset 0 (a start there has no `\n` before it), so every block
+            // returned holds bytes and reading moves on.
             if let Some(cut) =
                 last_message_start(&block, searched_up_to.saturating_sub(SEPARATOR.len() + 2))
-                && cut > 0
             {
                 self.carry = block.split_off(cut);
                 return Ok(Some(block));

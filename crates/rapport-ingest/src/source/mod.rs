@@ -107,6 +107,17 @@ pub fn read_mail_until(
     read_mail_with(items, threads, LIMITS, cancel, on_record, on_bytes)
 }
 
+/// Parses the bytes of one mail file of `kind` (or one block of a big mbox, as `Mbox`) into
+/// `records`, in message order; a `Calendar` adds nothing. [`read_mail`] parses every file and
+/// block this way, so a caller that reads files itself gets the same records.
+pub fn parse_mail(kind: SourceKind, bytes: &[u8], records: &mut Vec<MailRecord>) {
+    match kind {
+        SourceKind::Mbox => records.extend(mbox::messages(bytes).map(mail::parse_message)),
+        SourceKind::Message => records.push(mail::parse_message(bytes)),
+        SourceKind::Calendar => {}
+    }
+}
+
 /// Sizes that decide how input is cut into units and how files are loaded.
 #[derive(Clone, Copy, Debug)]
 struct Limits {
@@ -228,7 +239,7 @@ struct Unit<'a> {
 
 /// One part of a unit.
 enum Piece<'a> {
-    /// A whole file, opened by the worker.
+    /// A whole mail file (never a calendar: the planner skips those), opened by the worker.
     File(&'a SourceItem),
     /// A block of a big mbox read by the planner, cut at message boundaries.
     Block(Vec<u8>),
@@ -287,19 +298,10 @@ fn read_pieces(pieces: &[Piece<'_>], records: &mut Vec<MailRecord>) -> Result<()
     for piece in pieces {
         match piece {
             Piece::File(item) => {
-                if item.kind == SourceKind::Calendar {
-                    continue;
-                }
                 let data = fs::read(&item.path).map_err(io_error(&item.path))?;
-                match item.kind {
-                    SourceKind::Mbox => {
-                        records.extend(mbox::messages(&data).map(mail::parse_message))
-                    }
-                    SourceKind::Message => records.push(mail::parse_message(&data)),
-                    SourceKind::Calendar => {}
-                }
+                parse_mail(item.kind, &data, records);
             }
-            Piece::Block(block) => records.extend(mbox::messages(block).map(mail::parse_message)),
+            Piece::Block(block) => parse_mail(SourceKind::Mbox, block, records),
         }
     }
     Ok(())

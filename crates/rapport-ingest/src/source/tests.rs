@@ -113,7 +113,7 @@ fn walk_of_a_missing_source_names_it() {
     assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
 }
 
-/// Small limits so that a few kilobytes exercise every path: split mbox files, groups, maps.
+/// Small limits so that a few kilobytes exercise every path: split mbox files and groups.
 const TINY: Limits =
     Limits { unit_bytes: 700, split_above_bytes: 1_000, group_bytes: 300, group_files: 2 };
 
@@ -263,7 +263,10 @@ fn shared_data() -> Option<PathBuf> {
 
 #[test]
 fn shared_corpus_matches_its_manifests() {
-    let Some(data) = shared_data() else { return };
+    let Some(data) = shared_data() else {
+        eprintln!("skipped: no shared data folder beside the repository");
+        return;
+    };
     let edge_cases = data.join("mail-edgecases");
     let walked = walk(std::slice::from_ref(&edge_cases)).expect("walk edge cases");
     // SOURCE.md lists 54 + 20 + 23 + 10 messages; it and three COPYING files are ignored.

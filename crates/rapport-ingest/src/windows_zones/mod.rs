@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 use chrono_tz::Tz;
 
 /// CLDR `windowsZones.xml`, territory `001`: Windows zone id → IANA zone.
-pub const WINDOWS_TO_IANA: &[(&str, &str)] = &[
+const WINDOWS_TO_IANA: &[(&str, &str)] = &[
     ("Dateline Standard Time", "Etc/GMT+12"),
     ("UTC-11", "Etc/GMT+11"),
     ("Aleutian Standard Time", "America/Adak"),
@@ -170,7 +170,7 @@ pub const WINDOWS_TO_IANA: &[(&str, &str)] = &[
 
 /// Microsoft's display names, without their `(UTC±hh:mm)` prefix: place list → Windows zone id.
 /// Current wordings first, then older ones (Windows XP/2003 era `(GMT...)` names and Exchange CDO).
-pub const DISPLAY_PLACES: &[(&str, &str)] = &[
+const DISPLAY_PLACES: &[(&str, &str)] = &[
     ("International Date Line West", "Dateline Standard Time"),
     ("Coordinated Universal Time-11", "UTC-11"),
     ("Aleutian Islands", "Aleutian Standard Time"),
@@ -344,7 +344,7 @@ pub const DISPLAY_PLACES: &[(&str, &str)] = &[
 ];
 
 /// Legacy names written by other clients (Lotus Notes) → IANA zone.
-pub const LEGACY_NAMES: &[(&str, &str)] = &[
+const LEGACY_NAMES: &[(&str, &str)] = &[
     ("Eastern", "America/New_York"),
     ("Central", "America/Chicago"),
     ("Mountain", "America/Denver"),
@@ -373,7 +373,7 @@ pub fn lookup(name: &str) -> Option<Tz> {
 }
 
 /// The IANA name of a Windows zone id, matched exactly as CLDR spells it.
-pub fn iana_for_windows_id(windows_id: &str) -> Option<&'static str> {
+fn iana_for_windows_id(windows_id: &str) -> Option<&'static str> {
     WINDOWS_TO_IANA.iter().find(|(id, _)| *id == windows_id).map(|(_, iana)| *iana)
 }
 
