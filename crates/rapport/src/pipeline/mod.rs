@@ -26,7 +26,7 @@ use rapport_core::model::{Account, Contact, MailRecord, MeetingCopy, SkipCounts}
 use rapport_core::period::Window;
 use rapport_ingest::customers::{self, Loaded, Warning};
 use rapport_ingest::source::{self, SourceItem, SourceKind};
-use rapport_ingest::{mail, mbox};
+use rapport_ingest::mbox;
 use rapport_store::erasure::ErasedAddresses;
 use rapport_store::ledger::{self, LedgerChange, LedgerFile, LedgerUpdate};
 use rapport_store::pseudonym::{PseudonymCache, Pseudonymizer};
@@ -880,11 +880,8 @@ fn encode_unit(
     records: &mut Vec<MailRecord>,
 ) -> UnitDone {
     records.clear();
-    match unit.kind {
-        SourceKind::Mbox => records.extend(mbox::messages(&unit.bytes).map(mail::parse_message)),
-        SourceKind::Message => records.push(mail::parse_message(&unit.bytes)),
-        SourceKind::Calendar => {}
-    }
+    // Exactly as `rapport_ingest::source::read_mail` parses a unit.
+    source::parse_mail(unit.kind, &unit.bytes, records);
     for record in records.iter_mut() {
         pseudonymizer.mail_record(record, cache);
         erased.mail_record(record);
