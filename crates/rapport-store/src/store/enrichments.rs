@@ -87,6 +87,11 @@ impl Store {
                     params![id.0, config.name, config_json(config)?, next_run_at, now],
                 )
                 .map_err(sql("could not update the enrichment"))?;
+            // Another Graph configuration may name another tenant: what was kept from the old
+            // one (items, delta links and the permission check) is neither counted nor followed.
+            if current.config.graph_config != config.graph_config {
+                crate::store::graph::forget_graph(transaction, id)?;
+            }
             Ok(())
         })
     }

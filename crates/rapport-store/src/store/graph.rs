@@ -2,7 +2,7 @@
 //! Each page is one transaction with the checkpoint that follows it, so an interrupted sync
 //! resumes where its last page was kept; the results are published separately, by the run.
 
-use rusqlite::{OptionalExtension as _, params};
+use rusqlite::{OptionalExtension as _, Transaction, params};
 
 use crate::enrichment::EnrichmentId;
 use crate::error::Error;
@@ -138,19 +138,6 @@ impl Store {
         })
     }
 
-    /// Forgets the enrichment's Graph items and checkpoints: the next sync starts full rounds.
-    pub fn forget_graph(&self, id: EnrichmentId) -> Result<(), Error> {
-        let context = "could not forget the Graph items";
-        self.write(context, |transaction| {
-            for table in ["graph_items", "graph_state"] {
-                transaction
-                    .execute(&format!("DELETE FROM {table} WHERE enrichment_id = ?1"), [id.0])
-                    .map_err(sql(context))?;
-            }
-            Ok(())
-        })
-    }
-
     /// Records the permission check made when consent was given (a one-line summary).
     pub fn record_graph_check(&self, id: EnrichmentId, summary: &str) -> Result<(), Error> {
         let context = "could not record the Graph check";
@@ -178,4 +165,17 @@ impl Store {
                 .map_err(sql(context))
         })
     }
+}
+
+/// Forgets an enrichment's Graph items, checkpoints and permission check, in `transaction`: the
+/// next sync starts full rounds.
+pub(crate) fn forget_graph(transaction: &Transaction<'_>, id: EnrichmentId) -> Result<(), Error> {
+    for statement in [
+        "DELETE FROM graph_items WHERE enrichment_id = ?1",
+        "DELETE FROM graph_state WHERE enrichment_id = ?1",
+        "UPDATE enrichments SET graph_check = NULL WHERE id = ?1",
+    ] {
+        transaction.execute(statement, [id.0]).map_err(sql("could not forget the Graph items"))?;
+    }
+    Ok(())
 }

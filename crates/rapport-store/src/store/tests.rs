@@ -1553,8 +1553,27 @@ fn graph_pages_keep_items_in_order_with_their_checkpoint() {
         panic!("a message");
     };
     assert!(copy.recipients.is_empty(), "{copy:?}");
+}
 
-    store.forget_graph(id).expect("forget");
+#[test]
+fn another_graph_configuration_forgets_what_was_kept_from_the_old_one() {
+    let store = Store::open_in_memory().expect("store");
+    let id = consented(&store, "Sales");
+    let mut settings = store.enrichment(id).expect("enrichment").config;
+    settings.graph_config = Some(PathBuf::from("/etc/rapport/tenant-a.toml"));
+    store.update_enrichment(id, &settings, T0).expect("graph source");
+    store.apply_graph_page(id, &graph_page("m1", &["g1"])).expect("page");
+    store.record_graph_check(id, "passed").expect("check");
+
+    // Other settings change: the kept items stay.
+    settings.output_table = "Engagement".into();
+    store.update_enrichment(id, &settings, T0).expect("edit");
+    assert_eq!(store.graph_items(id).expect("items").0.len(), 1);
+    assert_eq!(store.graph_check(id).expect("check").as_deref(), Some("passed"));
+
+    settings.graph_config = Some(PathBuf::from("/etc/rapport/tenant-b.toml"));
+    store.update_enrichment(id, &settings, T0).expect("other tenant");
     assert_eq!(store.graph_items(id).expect("items").0, Vec::new());
     assert_eq!(store.graph_state(id).expect("state"), None);
+    assert_eq!(store.graph_check(id).expect("check"), None);
 }
