@@ -6,6 +6,7 @@
 
 pub mod address;
 pub mod calendar;
+pub mod codec;
 pub mod engine;
 pub mod identity;
 pub mod model;

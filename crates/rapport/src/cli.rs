@@ -43,6 +43,17 @@ pub(crate) enum Format {
     Parquet,
 }
 
+impl Format {
+    /// The format's name, which is also its files' extension.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Parquet => "parquet",
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct EnrichArgs {
     /// The org users: one address a line, or a CSV with an Email and an optional DirectoryId column.
@@ -247,6 +258,9 @@ pub(crate) struct ResultsArgs {
     /// The folder to write the tables and summary.json into.
     #[arg(long, value_name = "DIR")]
     pub(crate) out: PathBuf,
+    /// The tables' file format.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub(crate) format: Format,
 }
 
 /// An enrichment's settings as flags; for `edit`, only the flags given change.

@@ -202,6 +202,7 @@ pub(crate) fn run(args: &EnrichmentArgs) -> Result<()> {
                 &results_args.out,
                 &results.tables,
                 &results.summary,
+                results_args.format,
             )?;
             for file in files {
                 out.push_str(&format!("wrote {}\n", file.display()));

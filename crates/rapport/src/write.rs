@@ -9,10 +9,33 @@ use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use rapport_core::engine::Enrichment;
-use rapport_core::output;
+use rapport_core::engine::{Enrichment, Explanation, Row};
+use rapport_core::model::OrgUser;
+use rapport_core::output::{self, image};
 
 use crate::cli::Format;
+
+/// The format name of a stored tables image (`rapport_core::output::image`): a run publishes
+/// its tables as one image, and files are written from it on request.
+pub(crate) const TABLES_IMAGE: &str = "tables";
+
+/// The tables of one run, borrowed: from a run in this process or decoded from the store.
+#[derive(Clone, Copy)]
+pub(crate) struct Tables<'a> {
+    pub(crate) rows: &'a [Row],
+    pub(crate) explanations: &'a [Explanation],
+    pub(crate) users: &'a [OrgUser],
+}
+
+impl<'a> From<&'a Enrichment> for Tables<'a> {
+    fn from(enrichment: &'a Enrichment) -> Tables<'a> {
+        Tables {
+            rows: &enrichment.rows,
+            explanations: &enrichment.explanations,
+            users: &enrichment.users,
+        }
+    }
+}
 
 /// Writes every table of `enrichment` into `dir` and returns the final paths.
 pub(crate) fn write_outputs(
@@ -25,22 +48,8 @@ pub(crate) fn write_outputs(
 ) -> Result<Vec<PathBuf>> {
     fs::create_dir_all(dir)
         .with_context(|| format!("cannot create output folder {}", dir.display()))?;
-    let extension = match format {
-        Format::Csv => "csv",
-        Format::Json => "json",
-        Format::Parquet => "parquet",
-    };
     let mut staged = Staged { files: Vec::new() };
-    let mut tables =
-        vec![(Table::Rows, table.to_owned()), (Table::Users, format!("{table}_UserEntity"))];
-    if explain {
-        tables.push((Table::Explanations, format!("{table}_ScoreExplanation")));
-    }
-    for (kind, name) in tables {
-        staged.write(dir, &format!("{name}.{extension}"), |file| {
-            write_table(kind, format, enrichment, file)
-        })?;
-    }
+    stage_tables(&mut staged, dir, table, format, explain, enrichment.into())?;
     let mut summary = output::summary_json(&enrichment.summary);
     if let Some(object) = summary.as_object_mut() {
         for (key, value) in summary_extra {
@@ -49,6 +58,30 @@ pub(crate) fn write_outputs(
     }
     staged.write_summary(dir, &summary)?;
     staged.commit()
+}
+
+/// Stages the files of `tables` named after `table`: the enriched table, `_UserEntity` and,
+/// with `explain`, `_ScoreExplanation`.
+fn stage_tables(
+    staged: &mut Staged,
+    dir: &Path,
+    table: &str,
+    format: Format,
+    explain: bool,
+    tables: Tables<'_>,
+) -> Result<()> {
+    let extension = format.as_str();
+    let mut kinds =
+        vec![(Table::Rows, table.to_owned()), (Table::Users, format!("{table}_UserEntity"))];
+    if explain {
+        kinds.push((Table::Explanations, format!("{table}_ScoreExplanation")));
+    }
+    for (kind, name) in kinds {
+        staged.write(dir, &format!("{name}.{extension}"), |file| {
+            write_table(kind, format, tables, file)
+        })?;
+    }
+    Ok(())
 }
 
 /// The tables of a run.
@@ -62,56 +95,73 @@ enum Table {
 fn write_table(
     table: Table,
     format: Format,
-    enrichment: &Enrichment,
+    tables: Tables<'_>,
     file: &mut BufWriter<File>,
 ) -> Result<()> {
     match (format, table) {
-        (Format::Csv, Table::Rows) => output::write_rows_csv(&enrichment.rows, file)?,
-        (Format::Csv, Table::Users) => output::write_users_csv(&enrichment.users, file)?,
+        (Format::Csv, Table::Rows) => output::write_rows_csv(tables.rows, file)?,
+        (Format::Csv, Table::Users) => output::write_users_csv(tables.users, file)?,
         (Format::Csv, Table::Explanations) => {
-            output::write_explanations_csv(&enrichment.explanations, file)?
+            output::write_explanations_csv(tables.explanations, file)?
         }
-        (Format::Json, Table::Rows) => output::write_rows_json(&enrichment.rows, file)?,
-        (Format::Json, Table::Users) => output::write_users_json(&enrichment.users, file)?,
+        (Format::Json, Table::Rows) => output::write_rows_json(tables.rows, file)?,
+        (Format::Json, Table::Users) => output::write_users_json(tables.users, file)?,
         (Format::Json, Table::Explanations) => {
-            output::write_explanations_json(&enrichment.explanations, file)?
+            output::write_explanations_json(tables.explanations, file)?
         }
-        (Format::Parquet, table) => write_parquet(table, enrichment, file)?,
+        (Format::Parquet, table) => write_parquet(table, tables, file)?,
     }
     Ok(())
 }
 
 #[cfg(feature = "parquet")]
-fn write_parquet(table: Table, enrichment: &Enrichment, file: &mut BufWriter<File>) -> Result<()> {
+fn write_parquet(table: Table, tables: Tables<'_>, file: &mut BufWriter<File>) -> Result<()> {
     match table {
-        Table::Rows => crate::parquet::write_rows(&enrichment.rows, file),
-        Table::Users => crate::parquet::write_users(&enrichment.users, file),
-        Table::Explanations => crate::parquet::write_explanations(&enrichment.explanations, file),
+        Table::Rows => crate::parquet::write_rows(tables.rows, file),
+        Table::Users => crate::parquet::write_users(tables.users, file),
+        Table::Explanations => crate::parquet::write_explanations(tables.explanations, file),
     }
 }
 
 #[cfg(not(feature = "parquet"))]
-fn write_parquet(
-    _table: Table,
-    _enrichment: &Enrichment,
-    _file: &mut BufWriter<File>,
-) -> Result<()> {
+fn write_parquet(_table: Table, _tables: Tables<'_>, _file: &mut BufWriter<File>) -> Result<()> {
     anyhow::bail!("{}", crate::config::NO_PARQUET)
 }
 
-/// Writes published tables (already encoded) and their summary into `dir`, whole or not at all.
+/// Writes published tables and their summary into `dir` in `format`, whole or not at all. A
+/// tables image gives its three tables; a table stored as a file before images (CSV) is written
+/// as it was, in CSV only.
 pub(crate) fn write_published(
     dir: &Path,
     tables: &[rapport_store::Table],
     summary: &serde_json::Value,
+    format: Format,
 ) -> Result<Vec<PathBuf>> {
     fs::create_dir_all(dir)
         .with_context(|| format!("cannot create output folder {}", dir.display()))?;
     let mut staged = Staged { files: Vec::new() };
     for table in tables {
-        staged.write(dir, &format!("{}.{}", table.name, table.format), |file| {
-            Ok(file.write_all(&table.bytes)?)
-        })?;
+        if table.format == TABLES_IMAGE {
+            let decoded = image::decode(&table.bytes)
+                .with_context(|| format!("the published table {} cannot be read", table.name))?;
+            let parts = Tables {
+                rows: &decoded.rows,
+                explanations: &decoded.explanations,
+                users: &decoded.users,
+            };
+            stage_tables(&mut staged, dir, &table.name, format, true, parts)?;
+        } else if table.format == "csv" && matches!(format, Format::Csv) {
+            staged.write(dir, &format!("{}.csv", table.name), |file| {
+                Ok(file.write_all(&table.bytes)?)
+            })?;
+        } else {
+            anyhow::bail!(
+                "the published table {} is stored as {}: run the enrichment again to write it as {}",
+                table.name,
+                table.format,
+                format.as_str()
+            );
+        }
     }
     staged.write_summary(dir, summary)?;
     staged.commit()

@@ -248,6 +248,28 @@ fn demo_runs_and_prints_both_tables() {
             std::fs::read(scratch.path(&format!("published/{table}"))).expect("stored table");
         assert!(one_shot == stored, "{table} differs between enrich and the stored run");
     }
+    // The published tables in another format: the same rows.
+    let json = scratch.run(&[
+        "enrichment",
+        "--data-dir",
+        "demo/data",
+        "results",
+        "Demo",
+        "--out",
+        "as-json",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json.status.code(), Some(0), "stderr: {}", stderr(&json));
+    let csv_rows =
+        std::fs::read_to_string(scratch.path("published/Office.csv")).expect("csv").lines().count()
+            - 1;
+    let json_rows: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(scratch.path("as-json/Office.json")).expect("json"),
+    )
+    .expect("valid json");
+    assert_eq!(json_rows.as_array().map(Vec::len), Some(csv_rows));
+    assert!(csv_rows > 100, "{csv_rows} rows");
 }
 
 /// Runs `rapport enrichment ...` against the scratch folder's store.

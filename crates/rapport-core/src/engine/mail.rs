@@ -12,6 +12,7 @@ use super::hash::{
     FxHasher, Interner, compact_table, find_in, make_room_for_one, place_in, reserve_slots,
 };
 use super::{CopyRecord, NONE};
+use crate::codec::checksum;
 use crate::identity;
 use crate::model::{EmailCopy, MailRecord, SkipCounts, SkipReason};
 use crate::period::Window;
@@ -665,13 +666,6 @@ fn fingerprint_hash(sender: u32, sent: i64, recipients: &[u32]) -> u32 {
 }
 
 /// FxHash over 8-byte words of the image: catches a damaged or truncated file.
-fn checksum(bytes: &[u8]) -> u64 {
-    let mut hasher = FxHasher::default();
-    hasher.write(bytes);
-    hasher.write_usize(bytes.len());
-    hasher.finish()
-}
-
 fn put_u32(out: &mut Vec<u8>, value: u32) {
     out.extend_from_slice(&value.to_le_bytes());
 }

@@ -8,7 +8,7 @@
 //! per account on integer ids: no strings are kept per copy.
 
 mod aggregate;
-mod hash;
+pub(crate) mod hash;
 mod mail;
 
 use std::collections::HashMap;

@@ -5,6 +5,8 @@
 //! `\n` line ends, UTF-8 without BOM, an empty cell for "none". JSON: one array of objects per
 //! table, keys in column order, numbers as numbers, `null` for "none".
 
+pub mod image;
+
 use std::io::{self, Write};
 
 use chrono::NaiveDate;

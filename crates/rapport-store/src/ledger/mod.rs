@@ -25,6 +25,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use rapport_core::codec::{put_text, put_varint, unzigzag, zigzag};
 use rapport_core::model::{EmailCopy, MailRecord};
 
 pub mod calendar;
@@ -493,31 +494,6 @@ fn hex_value(byte: u8) -> Option<u8> {
         b'a'..=b'f' => Some(byte - b'a' + 10),
         _ => None,
     }
-}
-
-/// Appends a string as its length and bytes.
-fn put_text(out: &mut Vec<u8>, text: &str) {
-    put_varint(out, text.len() as u64);
-    out.extend_from_slice(text.as_bytes());
-}
-
-/// Appends `value` as a LEB128 varint.
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-/// Maps signed to unsigned so that small magnitudes take few bytes.
-fn zigzag(value: i64) -> u64 {
-    ((value << 1) ^ (value >> 63)) as u64
-}
-
-/// The inverse of [`zigzag`].
-fn unzigzag(value: u64) -> i64 {
-    ((value >> 1) as i64) ^ -((value & 1) as i64)
 }
 
 /// A fast 64-bit hash of bytes (XXH64, seed 0): the content hash of a source file's bytes,

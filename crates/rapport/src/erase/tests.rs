@@ -63,7 +63,7 @@ fn pseudonym(fixture: &Fixture, address: &str) -> String {
 
 /// The account ids of the Office table's rows, once each, in order.
 fn accounts(results: &Results) -> Vec<String> {
-    let office = String::from_utf8(results.tables[0].bytes.clone()).expect("utf-8");
+    let office = crate::runner::tests::tables(results).swap_remove(0).1;
     let mut ids: Vec<String> = office
         .lines()
         .skip(1)

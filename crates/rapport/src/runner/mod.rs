@@ -466,35 +466,17 @@ fn run_stages(
     Ok(published)
 }
 
+/// The tables as one image (`rapport_core::output::image`): files are written from it on
+/// request, so a run does not spend its time formatting text.
 fn publish(table: &str, enrichment: &Enrichment, ledger: LedgerUpdate) -> Result<Published> {
-    // The explanations are the biggest table by far: written beside the others.
-    let (written, explanations) = std::thread::scope(|scope| {
-        let explanations = scope.spawn(|| {
-            let mut explanations = Vec::new();
-            output::write_explanations_csv(&enrichment.explanations, &mut explanations)
-                .map(|()| explanations)
-        });
-        let written = (|| -> std::io::Result<(Vec<u8>, Vec<u8>)> {
-            let mut rows = Vec::new();
-            output::write_rows_csv(&enrichment.rows, &mut rows)?;
-            let mut users = Vec::new();
-            output::write_users_csv(&enrichment.users, &mut users)?;
-            Ok((rows, users))
-        })();
-        (written, explanations.join())
-    });
-    let (rows, users) = written?;
-    let explanations = match explanations {
-        Ok(explanations) => explanations?,
-        Err(panic) => std::panic::resume_unwind(panic),
-    };
+    let image =
+        output::image::encode(&enrichment.rows, &enrichment.explanations, &enrichment.users);
     let summary = output::summary_json(&enrichment.summary);
-    let csv = |name: String, bytes: Vec<u8>| Table { name, format: "csv".into(), bytes };
-    let tables = vec![
-        csv(table.to_owned(), rows),
-        csv(format!("{table}_UserEntity"), users),
-        csv(format!("{table}_ScoreExplanation"), explanations),
-    ];
+    let tables = vec![Table {
+        name: table.to_owned(),
+        format: crate::write::TABLES_IMAGE.into(),
+        bytes: image,
+    }];
     let detail = format!(
         "{} of {} accounts enriched from {} emails and {} meetings; {} days of data",
         enrichment.summary.accounts_enriched,

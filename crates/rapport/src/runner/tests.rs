@@ -156,12 +156,23 @@ impl Fixture {
     }
 }
 
-/// The three tables as text, by name.
-fn tables(results: &Results) -> Vec<(String, String)> {
-    results
-        .tables
+/// The three tables as CSV text, by file name, as `rapport enrichment results` writes them.
+pub(crate) fn tables(results: &Results) -> Vec<(String, String)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = crate::write::write_published(
+        dir.path(),
+        &results.tables,
+        &results.summary,
+        crate::cli::Format::Csv,
+    )
+    .expect("tables written");
+    files
         .iter()
-        .map(|table| (table.name.clone(), String::from_utf8(table.bytes.clone()).expect("utf-8")))
+        .filter(|path| path.extension().is_some_and(|extension| extension == "csv"))
+        .map(|path| {
+            let name = path.file_name().expect("a file name").to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(path).expect("utf-8 table"))
+        })
         .collect()
 }
 
@@ -971,7 +982,7 @@ fn tenant_fixture(
 
 /// The tables that do not name users (the user table carries Entra ids from Graph only).
 fn activity_tables(results: &Results) -> Vec<(String, String)> {
-    tables(results).into_iter().filter(|(name, _)| !name.ends_with("_UserEntity")).collect()
+    tables(results).into_iter().filter(|(name, _)| !name.ends_with("_UserEntity.csv")).collect()
 }
 
 #[test]
