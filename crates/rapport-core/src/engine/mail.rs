@@ -665,7 +665,6 @@ fn fingerprint_hash(sender: u32, sent: i64, recipients: &[u32]) -> u32 {
     hasher.finish() as u32
 }
 
-/// FxHash over 8-byte words of the image: catches a damaged or truncated file.
 fn put_u32(out: &mut Vec<u8>, value: u32) {
     out.extend_from_slice(&value.to_le_bytes());
 }

@@ -10,11 +10,11 @@ use crate::error::Error;
 use crate::store::sql;
 
 /// The schema version this build creates and reads: the number of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// The migrations, in order: entry `i` upgrades version `i` to `i + 1`. Never edit a published
 /// entry; append a new one.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 const _: () = assert!(SCHEMA_VERSION as usize == MIGRATIONS.len());
 
@@ -174,6 +174,34 @@ CREATE TABLE graph_state (
     state TEXT NOT NULL
 ) STRICT;
 ALTER TABLE enrichments ADD COLUMN graph_check TEXT;
+";
+
+/// Version 7: `ledger_files` rebuilt with `records` as its last column again. Version 5 added
+/// its columns after `records`, and SQLite reads a row's columns in order: listing the ledger
+/// (`trimmed_before`, `oldest_sent`) walked every records blob's overflow pages, tens of
+/// megabytes at every run.
+const V7: &str = "
+CREATE TABLE ledger_files_v7 (
+    id INTEGER PRIMARY KEY,
+    enrichment_id INTEGER NOT NULL REFERENCES enrichments(id) ON DELETE CASCADE,
+    path BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    content_hash INTEGER NOT NULL,
+    key_id INTEGER NOT NULL,
+    n_records INTEGER NOT NULL,
+    trimmed_before INTEGER NOT NULL DEFAULT -9223372036854775808,
+    n_trimmed INTEGER NOT NULL DEFAULT 0,
+    oldest_sent INTEGER,
+    records BLOB NOT NULL,
+    UNIQUE (enrichment_id, path)
+) STRICT;
+INSERT INTO ledger_files_v7 (id, enrichment_id, path, size, mtime_ns, content_hash, key_id,
+    n_records, trimmed_before, n_trimmed, oldest_sent, records)
+SELECT id, enrichment_id, path, size, mtime_ns, content_hash, key_id, n_records, trimmed_before,
+    n_trimmed, oldest_sent, records FROM ledger_files;
+DROP TABLE ledger_files;
+ALTER TABLE ledger_files_v7 RENAME TO ledger_files;
 ";
 
 /// Brings the database to the version `migrations.len()`, applying the missing migrations in one

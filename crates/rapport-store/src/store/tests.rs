@@ -837,7 +837,7 @@ fn a_newer_database_is_refused() {
     assert!(matches!(error, Error::NewerSchema { found: 999, supported: crate::SCHEMA_VERSION }));
     assert_eq!(
         error.to_string(),
-        "the database schema is version 999, newer than version 6 that this rapport supports: use a newer rapport"
+        "the database schema is version 999, newer than version 7 that this rapport supports: use a newer rapport"
     );
     assert!(matches!(Store::open_read_only(&path), Err(Error::NewerSchema { found: 999, .. })));
     // Nothing was written to it.
@@ -876,7 +876,7 @@ fn a_read_only_database_gives_a_clear_error_and_keeps_the_results() {
     let error = Store::open_read_only(&old).err().expect("refused");
     assert_eq!(
         error.to_string(),
-        "the database schema is version 0, older than version 6: open it once with write access to upgrade it"
+        "the database schema is version 0, older than version 7: open it once with write access to upgrade it"
     );
 }
 
@@ -1326,6 +1326,54 @@ fn a_run_publishing_after_an_erasure_does_not_write_the_address_back() {
     };
     store.finish_run_with_ledger(run, published_outcome("v1"), Some(&ledger), T0).expect("finish");
     assert_eq!(ledger_people(&store, id), vec![(Some(ALICE.to_owned()), vec![CAROL.to_owned()])]);
+}
+
+#[test]
+fn a_version_6_ledger_is_rebuilt_with_its_records_last_and_kept_whole() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let path = folder.path().join("v6.db");
+    let blob = mail_blob(GONE, &[ALICE]);
+    {
+        let mut connection = Connection::open(&path).expect("create");
+        schema::migrate(&mut connection, &schema::MIGRATIONS[..6]).expect("version 6");
+        connection
+            .execute(
+                "INSERT INTO enrichments (name, config, created_at, updated_at)
+                 VALUES ('Old', ?1, 0, 0)",
+                [serde_json::to_string(&config("Old")).expect("json")],
+            )
+            .expect("enrichment");
+        connection
+            .execute(
+                "INSERT INTO ledger_files (enrichment_id, path, size, mtime_ns, content_hash,
+                     key_id, n_records, records, trimmed_before, n_trimmed, oldest_sent)
+                 VALUES (1, x'2f6d61696c2f612e656d6c', 10, 1, 5, 42, 2, ?1, 100, 3, 200)",
+                [&blob],
+            )
+            .expect("ledger row");
+    }
+    let store = Store::open(&path).expect("upgrade");
+    let old = store.enrichment_by_name("Old").expect("kept");
+    let files = store.ledger_files(old.id).expect("ledger");
+    assert_eq!(files.len(), 1);
+    assert_eq!((files[0].size, files[0].n_records, files[0].content_hash), (10, 2, 5));
+    assert_eq!(store.ledger_records(files[0].id).expect("records"), blob);
+    let connection = Connection::open(&path).expect("open");
+    let columns: Vec<String> = connection
+        .prepare("SELECT name FROM pragma_table_info('ledger_files') ORDER BY cid")
+        .expect("columns")
+        .query_map([], |row| row.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("names");
+    assert_eq!(columns.last().map(String::as_str), Some("records"));
+    assert_eq!(columns.len(), 12);
+    let (trimmed_before, n_trimmed, oldest_sent): (i64, i64, i64) = connection
+        .query_row("SELECT trimmed_before, n_trimmed, oldest_sent FROM ledger_files", [], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .expect("trim columns");
+    assert_eq!((trimmed_before, n_trimmed, oldest_sent), (100, 3, 200));
 }
 
 #[test]
