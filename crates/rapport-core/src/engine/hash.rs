@@ -124,7 +124,7 @@ impl Interner {
     /// that do not add up to the arena or cut a character, a table that is not a power of two at
     /// most half full, a slot naming an unknown id).
     pub(crate) fn from_parts(arena: String, lengths: &[u32], slots: Vec<u64>) -> Option<Interner> {
-        let mut spans = Vec::with_capacity(lengths.len());
+        let mut spans = Vec::with_capacity(with_headroom(lengths.len()));
         let mut start = 0usize;
         for length in lengths {
             let end = start.checked_add(*length as usize)?;
@@ -165,6 +165,13 @@ impl Interner {
 
 /// The id in `slots` (an open-addressing table of packed `hash << 32 | (id + 1)` values) whose
 /// hash is `hash` and for which `is_match` holds: the text is compared only on a hash match.
+/// The capacity a loaded table gets for `n` items: room for the next runs' few new files, so
+/// that pushing them does not move the whole table into fresh memory (a growing vector doubles
+/// and copies; capacity that is never written costs no memory).
+pub(crate) fn with_headroom(n: usize) -> usize {
+    n.saturating_add(n / 4).saturating_add(1_024)
+}
+
 pub(crate) fn find_in(slots: &[u64], hash: u32, is_match: impl Fn(u32) -> bool) -> Option<u32> {
     let mask = slots.len().checked_sub(1)?;
     let mut position = hash as usize & mask;

@@ -10,6 +10,7 @@
 
 use super::hash::{
     FxHasher, Interner, compact_table, find_in, make_room_for_one, place_in, reserve_slots,
+    with_headroom,
 };
 use super::{CopyRecord, NONE};
 use crate::codec::checksum;
@@ -488,7 +489,7 @@ impl MailState {
     ) -> Result<MailState, LoadError> {
         let fail = |what: &str| LoadError(what.to_owned());
         let n_copies = reader.count(COPY_BYTES)?;
-        let mut copies = Vec::with_capacity(n_copies);
+        let mut copies = Vec::with_capacity(with_headroom(n_copies));
         let mut recipients_start = 0usize;
         for record in reader.take(n_copies * COPY_BYTES)?.chunks_exact(COPY_BYTES) {
             let u32_at = |at: usize| {
@@ -715,10 +716,13 @@ impl<'a> Reader<'a> {
     fn u32s(&mut self, count: usize) -> Result<Vec<u32>, LoadError> {
         let bytes =
             self.take(count.checked_mul(4).ok_or_else(|| LoadError("count overflow".into()))?)?;
-        Ok(bytes
-            .chunks_exact(4)
-            .map(|chunk| u32::from_le_bytes(chunk.try_into().unwrap_or_default()))
-            .collect())
+        let mut values = Vec::with_capacity(with_headroom(count));
+        values.extend(
+            bytes
+                .chunks_exact(4)
+                .map(|chunk| u32::from_le_bytes(chunk.try_into().unwrap_or_default())),
+        );
+        Ok(values)
     }
 
     /// `count` little-endian `u64`s.
@@ -754,13 +758,14 @@ impl<'a> Reader<'a> {
     fn interner(&mut self) -> Result<Interner, LoadError> {
         let arena_len = self.count(1)?;
         let arena = std::str::from_utf8(self.take(arena_len)?)
-            .map_err(|_| LoadError("interned text is not UTF-8".into()))?
-            .to_owned();
+            .map_err(|_| LoadError("interned text is not UTF-8".into()))?;
+        let mut arena_text = String::with_capacity(with_headroom(arena_len));
+        arena_text.push_str(arena);
         let n_strings = self.count(4)?;
         let lengths = self.u32s(n_strings)?;
         let n_slots = self.count(8)?;
         let slots = self.u64s(n_slots)?;
-        Interner::from_parts(arena, &lengths, slots)
+        Interner::from_parts(arena_text, &lengths, slots)
             .ok_or_else(|| LoadError("an interner table is malformed".into()))
     }
 }
