@@ -15,12 +15,12 @@
 //! with its checkpoint as it arrives; its kept items then go to the engine ahead of the files.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, anyhow};
+use anyhow::{Result, anyhow};
 use rapport_core::engine::{Engine, Enrichment, MailState, Options};
 use rapport_core::model::OrgUser;
 use rapport_core::output;
@@ -28,11 +28,15 @@ use rapport_core::score::Weights;
 use rapport_ingest::customers;
 use rapport_store::ledger::LedgerUpdate;
 use rapport_store::pseudonym::{Key, Pseudonymizer};
-use rapport_store::{Enrichment as Stored, EnrichmentId, RunId, RunOutcome, Stage, Store, Table};
+use rapport_store::{Enrichment as Stored, RunId, RunOutcome, Stage, Store, Table};
 
 use crate::config;
 use crate::graph;
 use crate::pipeline;
+
+mod kept;
+pub(crate) use kept::forget_kept_mail;
+use kept::{keep_mail, load_kept_mail};
 
 /// The engine segment of a Graph source's mail (pushed again at every run).
 const GRAPH_SEGMENT: &str = "\u{1}graph";
@@ -135,49 +139,6 @@ pub(crate) fn data_dir(database: &Path) -> &Path {
     match database.parent() {
         Some(folder) if !folder.as_os_str().is_empty() => folder,
         _ => Path::new("."),
-    }
-}
-
-/// Where the mail state of `enrichment` is kept between runs: what its engine held after the
-/// last successful run (pseudonyms only, like the ledger), so that the next run pushes only the
-/// files that changed. Derived from the ledger, never the only copy of anything.
-fn kept_mail_path(data_dir: &Path, enrichment: EnrichmentId) -> PathBuf {
-    data_dir.join("kept").join(format!("enrichment-{}.mail", enrichment.0))
-}
-
-/// The kept mail state of `enrichment`, when there is a usable one.
-fn load_kept_mail(data_dir: &Path, enrichment: EnrichmentId) -> Result<Option<MailState>> {
-    let path = kept_mail_path(data_dir, enrichment);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(anyhow!("could not read {}: {error}", path.display())),
-    };
-    MailState::load(&bytes).map(Some).map_err(|error| anyhow!("{}: {error}", path.display()))
-}
-
-/// Writes the mail state whole or not at all (a temporary file renamed over the old one), or
-/// removes the old one when the state holds too much that no run uses any more.
-fn keep_mail(data_dir: &Path, enrichment: EnrichmentId, mail: &MailState) -> Result<()> {
-    let path = kept_mail_path(data_dir, enrichment);
-    // Ids of files that changed or went away stay interned; past this, start afresh from the
-    // ledger rather than carry them on.
-    if mail.n_message_ids() > 3 * mail.n_copies() + 1_024 {
-        return forget_kept_mail(data_dir, enrichment);
-    }
-    let mut image = Vec::new();
-    mail.save(&mut image);
-    crate::write::write_file_whole(&path, &image)
-        .with_context(|| format!("could not keep the mail state in {}", path.display()))
-}
-
-/// Removes the kept mail state of `enrichment` (after an erase, or when it is deleted).
-pub(crate) fn forget_kept_mail(data_dir: &Path, enrichment: EnrichmentId) -> Result<()> {
-    let path = kept_mail_path(data_dir, enrichment);
-    match std::fs::remove_file(&path) {
-        Ok(()) => Ok(()),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(error) => Err(anyhow!("could not remove {}: {error}", path.display())),
     }
 }
 

@@ -489,6 +489,18 @@ fn a_damaged_kept_mail_state_is_set_aside_with_a_warning_and_the_ledger_is_read(
     );
     // The run kept a good state again.
     assert_eq!(fixture.run().summary["ledger_files_kept"], 3);
+    // An empty file (a crash while the file system wrote it) is set aside the same way.
+    fs::write(&kept, b"").expect("empty");
+    let after_empty = fixture.run();
+    assert_eq!(counters(&after_empty), (0, 3));
+    assert_eq!(tables(&after_empty), tables(&first));
+    let runs = fixture.store.runs(fixture.id).expect("runs");
+    let warnings = &runs.first().expect("a run").warnings;
+    assert!(
+        warnings.iter().any(|warning| warning.contains("enrichment-1.mail")
+            && warning.contains("the ledger is read instead")),
+        "{warnings:?}"
+    );
 }
 
 #[test]
