@@ -36,6 +36,9 @@ use crate::score::{Decimal, Scored, Weights};
 /// The first bytes of an image; the last byte is the format version.
 const MAGIC: [u8; 8] = *b"RPTABLE\x01";
 
+/// From this many explanations on, they are encoded on a second thread.
+const PARALLEL_FROM: usize = 10_000;
+
 /// The explanation's account, level or date differ from its row's.
 const OWN_IDENTITY: u8 = 1;
 /// The explanation's weights differ from the image's.
@@ -117,23 +120,38 @@ pub fn encode(rows: &[Row], explanations: &[Explanation], users: &[OrgUser]) -> 
     for account_id in &account_ids {
         put_text(&mut out, account_id);
     }
-    put_varint(&mut out, rows.len() as u64);
-    for (row, account) in rows.iter().zip(row_accounts) {
-        put_row(&mut out, row, *account);
-    }
     let weights: [Decimal; 5] = match explanations.first() {
         Some(first) => first.features.map(|feature| feature.weight),
         None => std::array::from_fn(|index| Weights::default().get(index)),
     };
-    for weight in &weights {
-        put_decimal(&mut out, *weight);
-    }
-    put_varint(&mut out, explanations.len() as u64);
-    for (position, (explanation, account)) in
-        explanations.iter().zip(explanation_accounts).enumerate()
-    {
-        put_explanation(&mut out, explanation, *account, rows.get(position), &weights);
-    }
+    // The explanations are written beside the rows (each part into its own buffer) when there
+    // are enough of them to pay for a thread.
+    let write_explanations = || {
+        let mut part = Vec::with_capacity(16 + explanations.len() * 24);
+        for weight in &weights {
+            put_decimal(&mut part, *weight);
+        }
+        put_varint(&mut part, explanations.len() as u64);
+        for (position, (explanation, account)) in
+            explanations.iter().zip(explanation_accounts).enumerate()
+        {
+            put_explanation(&mut part, explanation, *account, rows.get(position), &weights);
+        }
+        part
+    };
+    let explanation_part = std::thread::scope(|scope| {
+        let beside = (explanations.len() >= PARALLEL_FROM).then(|| scope.spawn(write_explanations));
+        put_varint(&mut out, rows.len() as u64);
+        for (row, account) in rows.iter().zip(row_accounts) {
+            put_row(&mut out, row, *account);
+        }
+        match beside.map(|handle| handle.join()) {
+            Some(Ok(part)) => part,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => write_explanations(),
+        }
+    });
+    out.extend_from_slice(&explanation_part);
     put_varint(&mut out, users.len() as u64);
     for user in users {
         put_text(&mut out, &user.email);

@@ -101,3 +101,21 @@ fn damaged_cut_and_foreign_images_are_errors_not_panics() {
     forged.extend_from_slice(&sum.to_le_bytes());
     assert_eq!(decode(&forged), Err(ImageError::Malformed(8)));
 }
+
+#[test]
+fn many_rows_take_the_threaded_path_and_read_back_exactly() {
+    let run = enrichment();
+    let mut rows = Vec::new();
+    let mut explanations = Vec::new();
+    for copy in 0..(PARALLEL_FROM / run.rows.len() + 2) {
+        for (row, explanation) in run.rows.iter().zip(&run.explanations) {
+            let account_id = format!("ACC-{copy:05}-{}", row.account_id);
+            rows.push(Row { account_id: account_id.clone(), ..row.clone() });
+            explanations.push(Explanation { account_id, ..explanation.clone() });
+        }
+    }
+    assert!(explanations.len() >= PARALLEL_FROM);
+    let tables = decode(&encode(&rows, &explanations, &run.users)).expect("decodes");
+    assert_eq!(tables.rows, rows);
+    assert_eq!(tables.explanations, explanations);
+}
