@@ -10,6 +10,9 @@
 //! account's activities in time order keeps one current period per level, so this needs no
 //! hash sets and no sorting of (account, period, person) triples.
 
+use std::ops::Range;
+use std::sync::{Mutex, PoisonError};
+
 use super::*;
 use crate::output;
 use crate::period::{Period, SECONDS_PER_DAY};
@@ -101,29 +104,69 @@ impl ActivityTable {
     }
 
     /// Orders the activities by account (a counting sort: account ids are dense), then each
-    /// account's by time, and returns where each account's slice starts (plus the end).
-    fn sort(&mut self, n_accounts: usize) -> Vec<usize> {
-        let (mut sorted, starts) =
-            counting_sort(&self.activities, n_accounts, |activity| activity.account as usize);
-        for window in starts.windows(2) {
-            if let [start, end] = window
-                && let Some(slice) = sorted.get_mut(*start..*end)
-            {
-                slice.sort_unstable_by_key(|activity| (activity.time, activity.flags));
-            }
+    /// account's by time, and returns where each account's slice starts (plus the end). With at
+    /// least `min_parallel_work` activities the accounts are split in two halves of about equal
+    /// activity counts, each placed and sorted by its own thread: the result is the same.
+    fn sort(&mut self, n_accounts: usize, min_parallel_work: usize) -> Vec<usize> {
+        let starts = key_starts(&self.activities, n_accounts, |activity| activity.account as usize);
+        let n_sorted = starts.last().copied().unwrap_or(0);
+        let mut sorted = vec![Activity::EMPTY; n_sorted];
+        let activities = &self.activities;
+        if n_sorted < min_parallel_work {
+            place_accounts(activities, &starts, 0..n_accounts, &mut sorted);
+        } else {
+            let middle = middle_key(&starts);
+            let (left, right) =
+                sorted.split_at_mut(starts.get(middle).copied().unwrap_or(n_sorted));
+            let starts = &starts;
+            join(
+                || place_accounts(activities, starts, 0..middle, left),
+                || place_accounts(activities, starts, middle..n_accounts, right),
+            );
         }
         self.activities = sorted;
         starts
     }
 }
 
-/// Orders `items` by a dense key below `n_keys` (a stable counting sort) and returns them with
-/// where each key's run starts (plus the end). Items whose key is out of range are dropped.
-fn counting_sort<T: Copy>(
-    items: &[T],
-    n_keys: usize,
-    key_of: impl Fn(&T) -> usize,
-) -> (Vec<T>, Vec<usize>) {
+/// Copies the activities of `accounts` into `out`, which begins where the first of them goes
+/// (`starts` as [`key_starts`] gives it for all accounts): grouped by account, in input order,
+/// then each account's ordered by time. Activities of other accounts are passed over.
+fn place_accounts(
+    activities: &[Activity],
+    starts: &[usize],
+    accounts: Range<usize>,
+    out: &mut [Activity],
+) {
+    let account_starts = starts.get(accounts.start..=accounts.end).unwrap_or_default();
+    let base = account_starts.first().copied().unwrap_or(0);
+    let mut cursor: Vec<usize> =
+        account_starts.iter().map(|start| start.saturating_sub(base)).collect();
+    // The last cursor is the end of `out`: no account maps to it.
+    cursor.pop();
+    for activity in activities {
+        let position = (activity.account as usize)
+            .checked_sub(accounts.start)
+            .and_then(|offset| cursor.get_mut(offset));
+        if let Some(position) = position {
+            if let Some(slot) = out.get_mut(*position) {
+                *slot = *activity;
+            }
+            *position += 1;
+        }
+    }
+    for window in account_starts.windows(2) {
+        if let [start, end] = window
+            && let Some(slice) = out.get_mut(start.saturating_sub(base)..end.saturating_sub(base))
+        {
+            slice.sort_unstable_by_key(|activity| (activity.time, activity.flags));
+        }
+    }
+}
+
+/// Where each key's run starts when `items` are ordered by a dense key below `n_keys` (plus the
+/// end). Items whose key is out of range are left out.
+fn key_starts<T>(items: &[T], n_keys: usize, key_of: impl Fn(&T) -> usize) -> Vec<usize> {
     let mut starts = vec![0usize; n_keys + 1];
     for item in items {
         let key = key_of(item);
@@ -139,6 +182,17 @@ fn counting_sort<T: Copy>(
             *slot += before;
         }
     }
+    starts
+}
+
+/// Orders `items` by a dense key below `n_keys` (a stable counting sort) and returns them with
+/// where each key's run starts (plus the end). Items whose key is out of range are dropped.
+fn counting_sort<T: Copy>(
+    items: &[T],
+    n_keys: usize,
+    key_of: impl Fn(&T) -> usize,
+) -> (Vec<T>, Vec<usize>) {
+    let starts = key_starts(items, n_keys, &key_of);
     let mut cursor = starts.clone();
     // Every slot below the end is overwritten; the copy only gives the vector its length.
     let mut sorted = items.to_vec();
@@ -155,6 +209,38 @@ fn counting_sort<T: Copy>(
     }
     sorted.truncate(starts.get(n_keys).copied().unwrap_or(0));
     (sorted, starts)
+}
+
+/// The key that splits runs (`starts` as [`key_starts`] gives it) into two parts of about equal
+/// size: keys below it make the first part, the others the second.
+fn middle_key(starts: &[usize]) -> usize {
+    let n_keys = starts.len().saturating_sub(1);
+    let half = starts.last().copied().unwrap_or(0) / 2;
+    starts.partition_point(|start| *start < half).min(n_keys)
+}
+
+/// Runs `left` here and `right` on a second thread, and returns both results. When no thread
+/// can be started (or `left` is done before the thread has begun), `right` runs here as well.
+fn join<Left, Right: Send + Default>(
+    left: impl FnOnce() -> Left,
+    right: impl FnOnce() -> Right + Send,
+) -> (Left, Right) {
+    let task = Mutex::new(Some(right));
+    // Whoever takes the task first runs it; the lock is not held while it runs.
+    let run_task = || {
+        let taken = task.lock().unwrap_or_else(PoisonError::into_inner).take();
+        taken.map(|right| right())
+    };
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new().spawn_scoped(scope, run_task).ok();
+        let left = left();
+        let here = run_task();
+        let there = thread.and_then(|thread| {
+            thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        // The task ran exactly once, here or there: the default is never used.
+        (left, here.or(there).unwrap_or_default())
+    })
 }
 
 /// One email after merging its copies.
@@ -262,7 +348,21 @@ struct Classified {
     users_processed: u64,
 }
 
-pub(super) fn finish(mut engine: Engine) -> (Enrichment, MailState) {
+/// Below this much work (activities to sort or walk, rows to score) a part of [`finish`] stays
+/// on the calling thread: a second thread costs more to start than it would save.
+pub(super) const MIN_PARALLEL_WORK: usize = 20_000;
+
+/// [`Engine::finish_keeping_mail`]: two threads where the work is big enough and two cores exist.
+pub(super) fn finish(engine: Engine) -> (Enrichment, MailState) {
+    // On one core a second thread would only add switching.
+    let two_cores = std::thread::available_parallelism().is_ok_and(|cores| cores.get() >= 2);
+    finish_with(engine, if two_cores { MIN_PARALLEL_WORK } else { usize::MAX })
+}
+
+/// [`finish`], running the parts that split naturally (sorting the activities, building the
+/// rows, scoring them) on two threads when they have at least `min_parallel_work` items
+/// (`usize::MAX`: never). The result is the same either way.
+pub(super) fn finish_with(mut engine: Engine, min_parallel_work: usize) -> (Enrichment, MailState) {
     let periods = Periods::new(engine.window, engine.options.zone);
     let mail = std::mem::take(&mut engine.mail);
     // Addresses are classified now, not when interned: the kept mail state does not depend on
@@ -292,10 +392,41 @@ pub(super) fn finish(mut engine: Engine) -> (Enrichment, MailState) {
     // The merged emails are no longer needed: every activity carries its people.
     drop((emails, email_recipients, message_group));
     let account_ids = engine.identity.account_ids();
-    let starts = classified.table.sort(account_ids.len());
-    let mut built = build_rows(&classified.table, &starts, account_ids, &periods, &address_class);
+    let starts = classified.table.sort(account_ids.len(), min_parallel_work);
     let n_groups = 1 + periods.months().len() + periods.weeks().len();
-    let explanations = score_rows(&mut built, n_groups, &engine.options.weights);
+    let n_activities = classified.table.activities.len();
+    let rows_of = |built: &mut Vec<BuiltRow>, accounts: Range<usize>| {
+        let table = &classified.table;
+        build_rows(built, table, &starts, accounts, account_ids, &periods, &address_class);
+    };
+    let n_accounts = starts.len().saturating_sub(1);
+    let mut built: Vec<BuiltRow> = Vec::new();
+    if n_activities < min_parallel_work {
+        rows_of(&mut built, 0..n_accounts);
+    } else {
+        // Accounts are independent: each half walks its own, with its own stamps, and the rows
+        // are put back together in account order. An account has at most one row per group and
+        // an activity opens at most one row per level: with room for that many rows, the later
+        // half's rows are copied once and the vector is never moved.
+        let active_accounts =
+            starts.windows(2).filter(|window| window.first() != window.last()).count();
+        let most_rows =
+            active_accounts.saturating_mul(n_groups).min(n_activities.saturating_mul(3));
+        let middle = middle_key(&starts);
+        let ((), later) = join(
+            || {
+                built.reserve(most_rows);
+                rows_of(&mut built, 0..middle);
+            },
+            || {
+                let mut later = Vec::new();
+                rows_of(&mut later, middle..n_accounts);
+                later
+            },
+        );
+        built.extend(later);
+    }
+    let explanations = score_rows(&mut built, n_groups, &engine.options.weights, min_parallel_work);
     let rows: Vec<Row> = built.into_iter().map(|built_row| built_row.row).collect();
 
     let accounts_enriched = rows.iter().filter(|row| row.level == Level::Year).count() as u64;
@@ -505,24 +636,26 @@ fn counts_for(class: u32, account: u32) -> bool {
     class == CLASS_ORG || class == account
 }
 
-/// Walks each account's activities in time order and emits its Year, Month and Week rows.
+/// Walks the activities of each of `accounts` in time order and adds its Year, Month and Week
+/// rows to `built`, in account order.
 fn build_rows(
+    built: &mut Vec<BuiltRow>,
     table: &ActivityTable,
     starts: &[usize],
+    accounts: Range<usize>,
     account_ids: &[String],
     periods: &Periods,
     address_class: &[u32],
-) -> Vec<BuiltRow> {
+) {
     let n_addresses = address_class.len();
     let mut stamps = [Stamps::new(n_addresses), Stamps::new(n_addresses), Stamps::new(n_addresses)];
     let group_offsets = [0, 1, 1 + periods.months().len()];
-    let mut built: Vec<BuiltRow> = Vec::new();
     let mut built_by_level: [Vec<BuiltRow>; 3] = [Vec::new(), Vec::new(), Vec::new()];
 
-    for (account_index, window) in starts.windows(2).enumerate() {
-        let Some(account_activities) = window
-            .first()
-            .zip(window.get(1))
+    for account_index in accounts {
+        let Some(account_activities) = starts
+            .get(account_index)
+            .zip(starts.get(account_index + 1))
             .and_then(|(start, end)| table.activities.get(*start..*end))
         else {
             continue;
@@ -606,7 +739,6 @@ fn build_rows(
             built.append(level_rows);
         }
     }
-    built
 }
 
 /// Folds the copies of each email (§3, §8 order of operations): the union of the recipients,
@@ -807,36 +939,59 @@ fn build_row(
     BuiltRow { row, features, group }
 }
 
-/// Scores every (level, period) group and returns one explanation per row, in row order.
-fn score_rows(built: &mut [BuiltRow], n_groups: usize, weights: &Weights) -> Vec<Explanation> {
+/// Scores every (level, period) group and returns one explanation per row, in row order. With
+/// at least `min_parallel_work` rows, two threads share the groups.
+fn score_rows(
+    built: &mut [BuiltRow],
+    n_groups: usize,
+    weights: &Weights,
+    min_parallel_work: usize,
+) -> Vec<Explanation> {
     let row_indices: Vec<usize> = (0..built.len()).collect();
     let (order, group_starts) = counting_sort(&row_indices, n_groups, |row_index| {
         built.get(*row_index).map_or(n_groups, |built_row| built_row.group)
     });
-    let mut scored: Vec<Option<Scored>> = vec![None; built.len()];
-    let mut values: Vec<[i64; 5]> = Vec::new();
-    for group in 0..n_groups {
-        let start = group_starts.get(group).copied().unwrap_or(0);
-        let end = group_starts.get(group + 1).copied().unwrap_or(start);
-        let members = order.get(start..end).unwrap_or_default();
-        values.clear();
-        values.extend(
-            members
-                .iter()
-                .filter_map(|row_index| built.get(*row_index))
-                .map(|built_row| built_row.features),
-        );
-        for (row_index, result) in members.iter().zip(score::score_group(&values, weights)) {
-            if let Some(slot) = scored.get_mut(*row_index) {
-                *slot = Some(result);
-            }
+    let built_rows: &[BuiltRow] = built;
+    // The scores of the rows of `groups`, in `order`.
+    let score_groups = |groups: Range<usize>| -> Vec<Scored> {
+        let first = group_starts.get(groups.start).copied().unwrap_or(0);
+        let end = group_starts.get(groups.end).copied().unwrap_or(first);
+        let mut scores: Vec<Scored> = Vec::with_capacity(end.saturating_sub(first));
+        let mut values: Vec<[i64; 5]> = Vec::new();
+        for group in groups {
+            let start = group_starts.get(group).copied().unwrap_or(0);
+            let end = group_starts.get(group + 1).copied().unwrap_or(start);
+            let members = order.get(start..end).unwrap_or_default();
+            values.clear();
+            values.extend(
+                members
+                    .iter()
+                    .filter_map(|row_index| built_rows.get(*row_index))
+                    .map(|built_row| built_row.features),
+            );
+            scores.extend(score::score_group(&values, weights));
+        }
+        scores
+    };
+    // Both halves' scores together follow `order`.
+    let (scores, later_scores) = if built.len() >= min_parallel_work {
+        let middle = middle_key(&group_starts);
+        join(|| score_groups(0..middle), || score_groups(middle..n_groups))
+    } else {
+        (score_groups(0..n_groups), Vec::new())
+    };
+    let mut scored = vec![Scored { score: 0, beaten: [0; 5], compared: 0 }; built.len()];
+    for (row_index, result) in order.iter().zip(scores.into_iter().chain(later_scores)) {
+        if let Some(slot) = scored.get_mut(*row_index) {
+            *slot = result;
         }
     }
+    // The explanations stay on this thread: they are mostly memory to fill, and two halves
+    // would have to be copied into one vector again, which costs what the second thread saves.
     built
         .iter_mut()
         .zip(scored)
         .map(|(built_row, scored)| {
-            let scored = scored.unwrap_or(Scored { score: 0, beaten: [0; 5], compared: 0 });
             built_row.row.engagement_score = scored.score;
             let features = std::array::from_fn(|index| FeatureScore {
                 feature: Weights::FEATURES.get(index).copied().unwrap_or_default(),

@@ -1145,3 +1145,187 @@ fn users_whose_mailbox_was_read_count_as_processed() {
     ));
     assert_eq!(unread.finish().summary.users_processed, 1);
 }
+
+/// A small deterministic generator (xorshift64) for the generated-activity tests.
+struct Generator(u64);
+
+impl Generator {
+    /// A value below `bound` (which is > 0).
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % bound
+    }
+}
+
+const N_GENERATED_ACCOUNTS: u64 = 450;
+
+/// A year of mail and meetings with `N_GENERATED_ACCOUNTS` accounts (matched by domain), every
+/// one active in every week, every tenth one five times as much, with replies, copies merged by
+/// id, automated mail, emails and meetings with more people than an activity holds inline, and
+/// people of several accounts in one email.
+fn generated_activity() -> (Vec<EmailCopy>, Vec<MeetingCopy>) {
+    let mut generator = Generator(0x2545_f491_4f6c_dd1d);
+    let window_start = at("2000-12-31T00:00");
+    let window_end = at(AS_OF);
+    let org_user = |index: u64| format!("u{index}@acme.example");
+    let person = |account: u64, index: u64| format!("p{index}@a{account}.example");
+    let mut emails: Vec<EmailCopy> = Vec::new();
+    let mut meetings: Vec<MeetingCopy> = Vec::new();
+    for account in 0..N_GENERATED_ACCOUNTS {
+        let per_week = if account % 10 == 0 { 5 } else { 1 };
+        let mut last_to_account: Option<String> = None;
+        for week in 0..53 {
+            for _ in 0..per_week {
+                let sent = window_start + week * 7 * 86_400 + generator.below(7 * 86_400) as i64;
+                if sent >= window_end {
+                    continue;
+                }
+                let message_id = format!("m{}", emails.len());
+                let mut recipients: Vec<String> = Vec::new();
+                let from_org = generator.below(2) == 0;
+                let sender = if from_org {
+                    for _ in 0..1 + generator.below(9) {
+                        recipients.push(person(account, generator.below(12)));
+                    }
+                    org_user(generator.below(12))
+                } else {
+                    for _ in 0..1 + generator.below(3) {
+                        recipients.push(org_user(generator.below(12)));
+                    }
+                    person(account, generator.below(12))
+                };
+                if generator.below(8) == 0 {
+                    recipients.push(person(generator.below(N_GENERATED_ACCOUNTS), 0));
+                }
+                let mut copy = EmailCopy {
+                    message_id: Some(message_id.clone()),
+                    sent: Some(sent),
+                    sender: Some(sender),
+                    recipients,
+                    parent_id: None,
+                    automated: generator.below(50) == 0,
+                };
+                if !from_org && generator.below(2) == 0 {
+                    copy.parent_id = last_to_account.clone();
+                }
+                if from_org {
+                    last_to_account = Some(message_id);
+                }
+                if generator.below(20) == 0 {
+                    let mut other_copy = copy.clone();
+                    other_copy.recipients.truncate(1);
+                    emails.push(other_copy);
+                }
+                emails.push(copy);
+            }
+            if week % 2 == 0 {
+                let start = window_start + week * 7 * 86_400 + generator.below(7 * 86_400) as i64;
+                if start >= window_end {
+                    continue;
+                }
+                let mut participants: Vec<String> = (0..1 + generator.below(8))
+                    .map(|_| person(account, generator.below(12)))
+                    .collect();
+                participants.push(org_user(generator.below(12)));
+                let organizer = if generator.below(3) == 0 {
+                    person(account, generator.below(12))
+                } else {
+                    org_user(generator.below(12))
+                };
+                meetings.push(MeetingCopy {
+                    key: Some((format!("meeting{}", meetings.len()), start)),
+                    start,
+                    end: start + 60 * (1 + generator.below(120)) as i64,
+                    organizer: Some(organizer),
+                    participants,
+                    cancelled: false,
+                    all_day: false,
+                });
+            }
+        }
+    }
+    (emails, meetings)
+}
+
+/// An engine over the generated accounts, holding `emails` and `meetings`.
+fn generated_engine(emails: &[EmailCopy], meetings: &[MeetingCopy]) -> Engine {
+    let users = (0..12)
+        .map(|index| OrgUser { email: format!("u{index}@acme.example"), directory_id: None })
+        .collect();
+    let accounts = (0..N_GENERATED_ACCOUNTS)
+        .map(|index| Account {
+            account_id: format!("Account {index}"),
+            domains: vec![format!("a{index}.example")],
+        })
+        .collect();
+    let options = Options { match_domains: true, ..options() };
+    let mut engine = Engine::new(users, accounts, Vec::new(), options).unwrap();
+    for email in emails {
+        engine.push_mail(MailRecord::Email(email.clone()));
+    }
+    engine.push_meetings(meetings.to_vec(), SkipCounts::default());
+    engine
+}
+
+#[test]
+fn two_threads_give_exactly_the_single_thread_result() {
+    let (emails, meetings) = generated_activity();
+    let single = aggregate::finish_with(generated_engine(&emails, &meetings), usize::MAX).0;
+    // Every part is big enough to split at the default threshold: there are more activities
+    // than counted emails and meetings, and more than `MIN_PARALLEL_WORK` rows.
+    let summary = &single.summary;
+    assert!(
+        summary.emails_counted + summary.meetings_counted >= aggregate::MIN_PARALLEL_WORK as u64
+    );
+    assert!(single.rows.len() >= aggregate::MIN_PARALLEL_WORK);
+    assert_eq!(summary.accounts_enriched, N_GENERATED_ACCOUNTS);
+    assert!(summary.skipped_emails.get(SkipReason::Duplicate) > 0);
+    // The scores spread over the scale, so rows mixed up between groups would show.
+    let mut scores: Vec<u8> = single.rows.iter().map(|row| row.engagement_score).collect();
+    scores.sort_unstable();
+    scores.dedup();
+    assert!(scores.len() > 90, "{} distinct scores", scores.len());
+    let split =
+        aggregate::finish_with(generated_engine(&emails, &meetings), aggregate::MIN_PARALLEL_WORK)
+            .0;
+    assert_eq!(split, single);
+    assert_eq!(table(&split), table(&single));
+    let always_split = aggregate::finish_with(generated_engine(&emails, &meetings), 0).0;
+    assert_eq!(always_split, single);
+}
+
+#[test]
+fn tiny_inputs_split_in_two_give_the_same_result() {
+    let emails = vec![
+        mail("2001-03-05T10:00", "ann@acme.example", &["jo@alpha.example", "kim@alpha.example"])
+            .id("a"),
+        mail("2001-03-06T12:00", "jo@alpha.example", &["ann@acme.example", "pat@beta.example"])
+            .parent("a"),
+        mail("2001-03-07T09:00", "bob@acme.example", &["jo@alpha.example", "pat@beta.example"]),
+        mail("2001-09-07T09:00", "cat@acme.example", &["lee@gamma.example"]),
+    ];
+    let meetings = vec![meeting(
+        Some("m"),
+        "2001-06-04T10:00",
+        30,
+        "ann@acme.example",
+        &["jo@alpha.example", "lee@gamma.example"],
+    )];
+    let engine = |emails: &[EmailCopy], meetings: &[MeetingCopy]| {
+        let mut engine = Engine::new(users(), accounts(), contacts(), options()).unwrap();
+        emails.iter().for_each(|email| engine.push_mail(MailRecord::Email(email.clone())));
+        engine.push_meetings(meetings.to_vec(), SkipCounts::default());
+        engine
+    };
+    // Nothing, one activity, and a few accounts: halves may be empty.
+    for n_emails in [0, 1, emails.len()] {
+        let single = aggregate::finish_with(engine(&emails[..n_emails], &[]), usize::MAX).0;
+        let split = aggregate::finish_with(engine(&emails[..n_emails], &[]), 0).0;
+        assert_eq!(split, single, "{n_emails} emails");
+    }
+    let single = aggregate::finish_with(engine(&emails, &meetings), usize::MAX).0;
+    assert_eq!(single.rows.len(), 13);
+    assert_eq!(aggregate::finish_with(engine(&emails, &meetings), 0).0, single);
+}
