@@ -400,18 +400,18 @@ pub(super) fn finish_with(mut engine: Engine, min_parallel_work: usize) -> (Enri
         build_rows(built, table, &starts, accounts, account_ids, &periods, &address_class);
     };
     let n_accounts = starts.len().saturating_sub(1);
+    // An account has at most one row per group, and an activity opens at most one row per level.
+    let active_accounts =
+        starts.windows(2).filter(|window| window.first() != window.last()).count();
+    let most_rows = active_accounts.saturating_mul(n_groups).min(n_activities.saturating_mul(3));
     let mut built: Vec<BuiltRow> = Vec::new();
     if n_activities < min_parallel_work {
+        built.reserve(most_rows);
         rows_of(&mut built, 0..n_accounts);
     } else {
         // Accounts are independent: each half walks its own, with its own stamps, and the rows
-        // are put back together in account order. An account has at most one row per group and
-        // an activity opens at most one row per level: with room for that many rows, the later
-        // half's rows are copied once and the vector is never moved.
-        let active_accounts =
-            starts.windows(2).filter(|window| window.first() != window.last()).count();
-        let most_rows =
-            active_accounts.saturating_mul(n_groups).min(n_activities.saturating_mul(3));
+        // are put back together in account order; with room for every row, the later half's
+        // rows are copied once and the vector is never moved.
         let middle = middle_key(&starts);
         let ((), later) = join(
             || {
@@ -475,6 +475,10 @@ fn classify(
             .unwrap_or_default()
     };
     let mut classified = Classified::default();
+    // Most emails and meetings count for one account; a few for several. Room for an eighth
+    // more keeps the table (tens of megabytes) from doubling into fresh memory as it fills.
+    let expected = emails.len().saturating_add(engine.meetings.len());
+    classified.table.activities.reserve(expected.saturating_add(expected / 8));
     let mut processed_users = vec![false; address_class.len()];
     let mut mark_processed = |participants: &mut dyn Iterator<Item = u32>| {
         for id in participants {
@@ -763,8 +767,10 @@ fn merge_copies(
     };
     let mut email_of_copy: Vec<u32> = vec![NONE; order.len()];
     let mut next_copy: Vec<u32> = vec![NONE; order.len()];
-    let mut last_copy: Vec<u32> = Vec::new();
-    let mut emails: Vec<MergedEmail> = Vec::new();
+    // At most one email per copy: room for all of them, so the tables never move while they
+    // grow (capacity that is not written costs no memory).
+    let mut last_copy: Vec<u32> = Vec::with_capacity(order.len());
+    let mut emails: Vec<MergedEmail> = Vec::with_capacity(order.len());
     let mut message_group: Vec<u32> = vec![NONE; mail.message_ids.len()];
     for (copy_index, copy) in
         order.iter().filter_map(|index| copies.get(*index as usize)).enumerate()
