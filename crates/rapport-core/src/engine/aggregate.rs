@@ -380,14 +380,18 @@ pub(super) fn finish_with(mut engine: Engine, min_parallel_work: usize) -> (Enri
     let mut skipped_emails = prepared.skipped;
     let (emails, email_recipients, message_group) =
         merge_copies(&mut skipped_emails, prepared, &mail);
+    let merged = MergedMail {
+        emails: &emails,
+        email_recipients: &email_recipients,
+        message_group: &message_group,
+    };
     let mut classified = classify(
         &mut engine,
         &address_class,
         &mut skipped_emails,
-        &emails,
-        &email_recipients,
-        &message_group,
+        merged,
         &mail.addresses,
+        min_parallel_work,
     );
     // The merged emails are no longer needed: every activity carries its people.
     drop((emails, email_recipients, message_group));
@@ -457,29 +461,100 @@ pub(super) fn finish_with(mut engine: Engine, min_parallel_work: usize) -> (Enri
     (Enrichment { rows, explanations, users: engine.users, summary }, mail)
 }
 
+/// The merged emails with their recipient arena and the email of each message id: what
+/// [`classify_emails`] reads (parents are looked up across all of them).
+#[derive(Clone, Copy)]
+struct MergedMail<'a> {
+    emails: &'a [MergedEmail],
+    email_recipients: &'a [u32],
+    message_group: &'a [u32],
+}
+
+/// What classifying a run of emails gives; two parts add up to what one pass over both gives.
+struct EmailPart {
+    classified: Classified,
+    skipped: SkipCounts,
+    processed_users: Vec<bool>,
+}
+
+impl EmailPart {
+    fn new(n_addresses: usize, expected_activities: usize) -> EmailPart {
+        let mut classified = Classified::default();
+        classified.table.activities.reserve(expected_activities);
+        EmailPart {
+            classified,
+            skipped: SkipCounts::default(),
+            processed_users: vec![false; n_addresses],
+        }
+    }
+
+    /// Adds `later` (the part of the emails after this one's): its activities follow, their
+    /// spilled people moved to after this part's.
+    fn append(&mut self, later: EmailPart) {
+        let table = &mut self.classified.table;
+        let offset = table.spilled.len() as u64;
+        table.activities.extend(later.classified.table.activities.iter().map(|activity| {
+            let mut activity = *activity;
+            if activity.flags & FLAG_SPILLED != 0 {
+                let [low, high, count, ..] = activity.people;
+                let start = (u64::from(low) | (u64::from(high) << 32)) + offset;
+                activity.people = [start as u32, (start >> 32) as u32, count, 0, 0, 0];
+            }
+            activity
+        }));
+        table.spilled.extend_from_slice(&later.classified.table.spilled);
+        let (mine, theirs) = (&mut self.classified, &later.classified);
+        mine.emails_processed += theirs.emails_processed;
+        mine.emails_counted += theirs.emails_counted;
+        mine.earliest_processed = match (mine.earliest_processed, theirs.earliest_processed) {
+            (Some(left), Some(right)) => Some(left.min(right)),
+            (left, right) => left.or(right),
+        };
+        self.skipped.merge(&later.skipped);
+        for (slot, theirs) in self.processed_users.iter_mut().zip(&later.processed_users) {
+            *slot |= *theirs;
+        }
+    }
+}
+
 /// Applies §3 to every merged email and meeting: `no_org_participant`, processed,
-/// `automated`, and the accounts each one counts to or from (with reply durations).
+/// `automated`, and the accounts each one counts to or from (with reply durations). With at
+/// least `min_parallel_work` emails, the two halves of the emails are classified on two threads
+/// and put back together in order: the result is the same.
 fn classify(
     engine: &mut Engine,
     address_class: &[u32],
     skipped_emails: &mut SkipCounts,
-    emails: &[MergedEmail],
-    email_recipients: &[u32],
-    message_group: &[u32],
+    mail: MergedMail<'_>,
     addresses: &Interner,
+    min_parallel_work: usize,
 ) -> Classified {
     let class_of = |id: u32| address_class.get(id as usize).copied().unwrap_or(CLASS_OUTSIDE);
-    let recipients_of = |email: &MergedEmail| -> &[u32] {
-        email_recipients
-            .get(email.recipients_start..email.recipients_start + email.recipients_len as usize)
-            .unwrap_or_default()
-    };
-    let mut classified = Classified::default();
+    let n_emails = mail.emails.len();
     // Most emails and meetings count for one account; a few for several. Room for an eighth
     // more keeps the table (tens of megabytes) from doubling into fresh memory as it fills.
-    let expected = emails.len().saturating_add(engine.meetings.len());
-    classified.table.activities.reserve(expected.saturating_add(expected / 8));
-    let mut processed_users = vec![false; address_class.len()];
+    let expected = n_emails.saturating_add(engine.meetings.len());
+    let expected = expected.saturating_add(expected / 8);
+    let n_addresses = address_class.len();
+    let mut part = EmailPart::new(n_addresses, expected);
+    if n_emails < min_parallel_work {
+        classify_emails(&mut part, mail, 0..n_emails, address_class);
+    } else {
+        let middle = n_emails / 2;
+        let ((), later) = join(
+            || classify_emails(&mut part, mail, 0..middle, address_class),
+            || {
+                let mut later = EmailPart::new(n_addresses, (n_emails - middle) * 9 / 8);
+                classify_emails(&mut later, mail, middle..n_emails, address_class);
+                Some(later)
+            },
+        );
+        if let Some(later) = later {
+            part.append(later);
+        }
+    }
+    let EmailPart { mut classified, skipped, mut processed_users } = part;
+    skipped_emails.merge(&skipped);
     let mut mark_processed = |participants: &mut dyn Iterator<Item = u32>| {
         for id in participants {
             if class_of(id) == CLASS_ORG
@@ -490,74 +565,6 @@ fn classify(
         }
     };
     let mut accounts: Vec<u32> = Vec::new();
-
-    for email in emails {
-        let recipients = recipients_of(email);
-        let sender_class = class_of(email.sender);
-        let org_recipient = recipients.iter().any(|id| class_of(*id) == CLASS_ORG);
-        if sender_class != CLASS_ORG && !org_recipient {
-            skipped_emails.add(SkipReason::NoOrgParticipant);
-            continue;
-        }
-        classified.emails_processed += 1;
-        classified.earliest_processed = Some(
-            classified.earliest_processed.map_or(email.sent, |earliest| earliest.min(email.sent)),
-        );
-        mark_processed(&mut std::iter::once(email.sender).chain(recipients.iter().copied()));
-        if email.automated {
-            skipped_emails.add(SkipReason::Automated);
-            continue;
-        }
-        let participants = || std::iter::once(email.sender).chain(recipients.iter().copied());
-        let mut counted = false;
-        if sender_class == CLASS_ORG {
-            accounts.clear();
-            accounts.extend(
-                recipients.iter().map(|id| class_of(*id)).filter(|class| *class < CLASS_OUTSIDE),
-            );
-            accounts.sort_unstable();
-            accounts.dedup();
-            for account in &accounts {
-                let activity = Activity {
-                    time: email.sent,
-                    account: *account,
-                    flags: FLAG_TO,
-                    ..Activity::EMPTY
-                };
-                classified.table.push(
-                    activity,
-                    participants().filter(|id| counts_for(class_of(*id), *account)),
-                );
-                counted = true;
-            }
-        }
-        if sender_class < CLASS_OUTSIDE && org_recipient {
-            let account = sender_class;
-            let mut activity =
-                Activity { time: email.sent, account, flags: FLAG_FROM, ..Activity::EMPTY };
-            // The parent is looked up under every Message-ID of its merged email and must be an
-            // email counted to this account; durations ≤ 0 are ignored.
-            let parent = message_group
-                .get(email.parent_id as usize)
-                .and_then(|group| emails.get(*group as usize));
-            if let Some(parent) = parent
-                && !parent.automated
-                && class_of(parent.sender) == CLASS_ORG
-                && recipients_of(parent).iter().any(|id| class_of(*id) == account)
-            {
-                let duration = email.sent.saturating_sub(parent.sent);
-                if duration > 0 {
-                    activity.flags |= FLAG_REPLY;
-                    activity.value = duration;
-                }
-            }
-            classified
-                .table
-                .push(activity, participants().filter(|id| counts_for(class_of(*id), account)));
-            counted = true;
-        }
-        classified.emails_counted += u64::from(counted);
-    }
 
     for meeting in &engine.meetings {
         let organizer_class = class_of(meeting.organizer);
@@ -632,6 +639,100 @@ fn classify(
     }
     classified.users_processed += read_only.len() as u64;
     classified
+}
+
+/// Classifies the emails `range` of `mail` into `part` (§3; see [`classify`]).
+fn classify_emails(
+    part: &mut EmailPart,
+    mail: MergedMail<'_>,
+    range: Range<usize>,
+    address_class: &[u32],
+) {
+    let MergedMail { emails, email_recipients, message_group } = mail;
+    let class_of = |id: u32| address_class.get(id as usize).copied().unwrap_or(CLASS_OUTSIDE);
+    let recipients_of = |email: &MergedEmail| -> &[u32] {
+        email_recipients
+            .get(email.recipients_start..email.recipients_start + email.recipients_len as usize)
+            .unwrap_or_default()
+    };
+    let EmailPart { classified, skipped: skipped_emails, processed_users } = part;
+    let mut mark_processed = |participants: &mut dyn Iterator<Item = u32>| {
+        for id in participants {
+            if class_of(id) == CLASS_ORG
+                && let Some(slot) = processed_users.get_mut(id as usize)
+            {
+                *slot = true;
+            }
+        }
+    };
+    let mut accounts: Vec<u32> = Vec::new();
+    for email in emails.get(range).unwrap_or_default() {
+        let recipients = recipients_of(email);
+        let sender_class = class_of(email.sender);
+        let org_recipient = recipients.iter().any(|id| class_of(*id) == CLASS_ORG);
+        if sender_class != CLASS_ORG && !org_recipient {
+            skipped_emails.add(SkipReason::NoOrgParticipant);
+            continue;
+        }
+        classified.emails_processed += 1;
+        classified.earliest_processed = Some(
+            classified.earliest_processed.map_or(email.sent, |earliest| earliest.min(email.sent)),
+        );
+        mark_processed(&mut std::iter::once(email.sender).chain(recipients.iter().copied()));
+        if email.automated {
+            skipped_emails.add(SkipReason::Automated);
+            continue;
+        }
+        let participants = || std::iter::once(email.sender).chain(recipients.iter().copied());
+        let mut counted = false;
+        if sender_class == CLASS_ORG {
+            accounts.clear();
+            accounts.extend(
+                recipients.iter().map(|id| class_of(*id)).filter(|class| *class < CLASS_OUTSIDE),
+            );
+            accounts.sort_unstable();
+            accounts.dedup();
+            for account in &accounts {
+                let activity = Activity {
+                    time: email.sent,
+                    account: *account,
+                    flags: FLAG_TO,
+                    ..Activity::EMPTY
+                };
+                classified.table.push(
+                    activity,
+                    participants().filter(|id| counts_for(class_of(*id), *account)),
+                );
+                counted = true;
+            }
+        }
+        if sender_class < CLASS_OUTSIDE && org_recipient {
+            let account = sender_class;
+            let mut activity =
+                Activity { time: email.sent, account, flags: FLAG_FROM, ..Activity::EMPTY };
+            // The parent is looked up under every Message-ID of its merged email and must be an
+            // email counted to this account; durations ≤ 0 are ignored.
+            let parent = message_group
+                .get(email.parent_id as usize)
+                .and_then(|group| emails.get(*group as usize));
+            if let Some(parent) = parent
+                && !parent.automated
+                && class_of(parent.sender) == CLASS_ORG
+                && recipients_of(parent).iter().any(|id| class_of(*id) == account)
+            {
+                let duration = email.sent.saturating_sub(parent.sent);
+                if duration > 0 {
+                    activity.flags |= FLAG_REPLY;
+                    activity.value = duration;
+                }
+            }
+            classified
+                .table
+                .push(activity, participants().filter(|id| counts_for(class_of(*id), account)));
+            counted = true;
+        }
+        classified.emails_counted += u64::from(counted);
+    }
 }
 
 /// True when a participant of this class counts among the people of `account`: an org user
