@@ -63,6 +63,13 @@ impl Activity {
 struct ActivityTable {
     activities: Vec<Activity>,
     spilled: Vec<u32>,
+    /// Activities classified on a second thread, which follow `activities` until [`sort`]
+    /// merges them in (copying them over first would touch tens of megabytes once more); their
+    /// spilled people start at `later_spill_offset` in `spilled`.
+    ///
+    /// [`sort`]: ActivityTable::sort
+    later: Vec<Activity>,
+    later_spill_offset: u64,
 }
 
 impl ActivityTable {
@@ -108,23 +115,27 @@ impl ActivityTable {
     /// least `min_parallel_work` activities the accounts are split in two halves of about equal
     /// activity counts, each placed and sorted by its own thread: the result is the same.
     fn sort(&mut self, n_accounts: usize, min_parallel_work: usize) -> Vec<usize> {
-        let starts = key_starts(&self.activities, n_accounts, |activity| activity.account as usize);
+        let parts =
+            [(self.activities.as_slice(), 0), (self.later.as_slice(), self.later_spill_offset)];
+        let all = parts.iter().flat_map(|(activities, _)| activities.iter());
+        let starts = key_starts(all, n_accounts, |activity| activity.account as usize);
         let n_sorted = starts.last().copied().unwrap_or(0);
         let mut sorted = vec![Activity::EMPTY; n_sorted];
-        let activities = &self.activities;
         if n_sorted < min_parallel_work {
-            place_accounts(activities, &starts, 0..n_accounts, &mut sorted);
+            place_accounts(&parts, &starts, 0..n_accounts, &mut sorted);
         } else {
             let middle = middle_key(&starts);
             let (left, right) =
                 sorted.split_at_mut(starts.get(middle).copied().unwrap_or(n_sorted));
-            let starts = &starts;
+            let (starts, parts) = (&starts, &parts);
             join(
-                || place_accounts(activities, starts, 0..middle, left),
-                || place_accounts(activities, starts, middle..n_accounts, right),
+                || place_accounts(parts, starts, 0..middle, left),
+                || place_accounts(parts, starts, middle..n_accounts, right),
             );
         }
         self.activities = sorted;
+        self.later = Vec::new();
+        self.later_spill_offset = 0;
         starts
     }
 }
@@ -133,7 +144,7 @@ impl ActivityTable {
 /// (`starts` as [`key_starts`] gives it for all accounts): grouped by account, in input order,
 /// then each account's ordered by time. Activities of other accounts are passed over.
 fn place_accounts(
-    activities: &[Activity],
+    parts: &[(&[Activity], u64)],
     starts: &[usize],
     accounts: Range<usize>,
     out: &mut [Activity],
@@ -144,15 +155,17 @@ fn place_accounts(
         account_starts.iter().map(|start| start.saturating_sub(base)).collect();
     // The last cursor is the end of `out`: no account maps to it.
     cursor.pop();
-    for activity in activities {
-        let position = (activity.account as usize)
-            .checked_sub(accounts.start)
-            .and_then(|offset| cursor.get_mut(offset));
-        if let Some(position) = position {
-            if let Some(slot) = out.get_mut(*position) {
-                *slot = *activity;
+    for (activities, spill_offset) in parts {
+        for activity in *activities {
+            let position = (activity.account as usize)
+                .checked_sub(accounts.start)
+                .and_then(|offset| cursor.get_mut(offset));
+            if let Some(position) = position {
+                if let Some(slot) = out.get_mut(*position) {
+                    *slot = moved_spill(*activity, *spill_offset);
+                }
+                *position += 1;
             }
-            *position += 1;
         }
     }
     for window in account_starts.windows(2) {
@@ -164,9 +177,23 @@ fn place_accounts(
     }
 }
 
+/// `activity` with its spilled people (if any) found `offset` further on in the arena.
+fn moved_spill(mut activity: Activity, offset: u64) -> Activity {
+    if offset != 0 && activity.flags & FLAG_SPILLED != 0 {
+        let [low, high, count, ..] = activity.people;
+        let start = (u64::from(low) | (u64::from(high) << 32)).saturating_add(offset);
+        activity.people = [start as u32, (start >> 32) as u32, count, 0, 0, 0];
+    }
+    activity
+}
+
 /// Where each key's run starts when `items` are ordered by a dense key below `n_keys` (plus the
 /// end). Items whose key is out of range are left out.
-fn key_starts<T>(items: &[T], n_keys: usize, key_of: impl Fn(&T) -> usize) -> Vec<usize> {
+fn key_starts<'a, T: 'a>(
+    items: impl IntoIterator<Item = &'a T>,
+    n_keys: usize,
+    key_of: impl Fn(&T) -> usize,
+) -> Vec<usize> {
     let mut starts = vec![0usize; n_keys + 1];
     for item in items {
         let key = key_of(item);
@@ -490,19 +517,11 @@ impl EmailPart {
 
     /// Adds `later` (the part of the emails after this one's): its activities follow, their
     /// spilled people moved to after this part's.
-    fn append(&mut self, later: EmailPart) {
+    fn append(&mut self, mut later: EmailPart) {
         let table = &mut self.classified.table;
-        let offset = table.spilled.len() as u64;
-        table.activities.extend(later.classified.table.activities.iter().map(|activity| {
-            let mut activity = *activity;
-            if activity.flags & FLAG_SPILLED != 0 {
-                let [low, high, count, ..] = activity.people;
-                let start = (u64::from(low) | (u64::from(high) << 32)) + offset;
-                activity.people = [start as u32, (start >> 32) as u32, count, 0, 0, 0];
-            }
-            activity
-        }));
+        table.later_spill_offset = table.spilled.len() as u64;
         table.spilled.extend_from_slice(&later.classified.table.spilled);
+        table.later = std::mem::take(&mut later.classified.table.activities);
         let (mine, theirs) = (&mut self.classified, &later.classified);
         mine.emails_processed += theirs.emails_processed;
         mine.emails_counted += theirs.emails_counted;
