@@ -26,7 +26,7 @@ const REPLACED: &str = "\u{0}replaced";
 const COPY_BYTES: usize = 8 + 5 * 4 + 1;
 
 /// The first bytes of a saved mail state; the last byte is the format version.
-const MAGIC: [u8; 8] = *b"RPMAIL\x00\x02";
+const MAGIC: [u8; 8] = *b"RPMAIL\x00\x03";
 
 /// One source's part of the mail state: its copies and what it skipped.
 #[derive(Clone, Debug)]
@@ -391,10 +391,13 @@ impl MailState {
     fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&MAGIC);
         let checksum_at = out.len();
-        out.extend_from_slice(&0u64.to_le_bytes());
+        // Two checksums: of the message ids, and of everything else (see `load`).
+        out.extend_from_slice(&[0u8; 16]);
         let body_at = out.len();
         write_interner(out, &self.addresses);
+        let ids_at = out.len();
         write_interner(out, &self.message_ids);
+        let ids_end = out.len();
         put_u64(out, self.copies.len() as u64);
         for copy in &self.copies {
             put_u64(out, copy.sent as u64);
@@ -435,9 +438,14 @@ impl MailState {
                 put_u64(out, value);
             }
         }
-        let checksum = checksum(out.get(body_at..).unwrap_or_default());
+        let ids_checksum = checksum(out.get(ids_at..ids_end).unwrap_or_default());
+        let rest_checksum = checksum_apart(
+            out.get(body_at..ids_at).unwrap_or_default(),
+            out.get(ids_end..).unwrap_or_default(),
+        );
         if let Some(slot) = out.get_mut(checksum_at..body_at) {
-            slot.copy_from_slice(&checksum.to_le_bytes());
+            let both = [rest_checksum.to_le_bytes(), ids_checksum.to_le_bytes()].concat();
+            slot.copy_from_slice(&both);
         }
     }
 
@@ -449,25 +457,31 @@ impl MailState {
             return Err(fail("not a mail state of this version"));
         }
         let mut reader = Reader { bytes, at: MAGIC.len() };
-        let stored_checksum = reader.u64()?;
-        let body = bytes.get(reader.at..).unwrap_or_default();
+        let rest_checksum = reader.u64()?;
+        let ids_checksum = reader.u64()?;
+        let body_at = reader.at;
         let addresses = reader.interner()?;
-        // The message ids are most of the image: they are decoded, and the image checked, on a
-        // second thread while this one decodes the copies.
+        // The message ids are about half of the image: they are checked and decoded on a second
+        // thread while this one checks and decodes the rest.
         let ids_start = reader.at;
         let n_message_ids = reader.skip_interner()?;
-        let ids_bytes = bytes.get(ids_start..reader.at).unwrap_or_default();
+        let ids_end = reader.at;
+        let ids_bytes = bytes.get(ids_start..ids_end).unwrap_or_default();
         std::thread::scope(|scope| {
             let second = scope.spawn(move || {
-                let intact = checksum(body) == stored_checksum;
+                let intact = checksum(ids_bytes) == ids_checksum;
                 let message_ids = Reader { bytes: ids_bytes, at: 0 }.interner();
                 (intact, message_ids)
             });
+            let rest_intact = checksum_apart(
+                bytes.get(body_at..ids_start).unwrap_or_default(),
+                bytes.get(ids_end..).unwrap_or_default(),
+            ) == rest_checksum;
             let rest = Self::load_rest(&mut reader, bytes, addresses, n_message_ids);
-            let (intact, message_ids) = second.join().unwrap_or_else(|_| {
+            let (ids_intact, message_ids) = second.join().unwrap_or_else(|_| {
                 (false, Err(LoadError("the message ids could not be read".into())))
             });
-            if !intact {
+            if !rest_intact || !ids_intact {
                 return Err(fail("checksum mismatch"));
             }
             let mut state = rest?;
@@ -664,6 +678,15 @@ fn fingerprint_hash(sender: u32, sent: i64, recipients: &[u32]) -> u32 {
     }
     hasher.write_usize(recipients.len());
     hasher.finish() as u32
+}
+
+/// The checksum of two byte runs as one (the image around its message ids).
+fn checksum_apart(first: &[u8], second: &[u8]) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(first);
+    hasher.write(second);
+    hasher.write_usize(first.len() + second.len());
+    hasher.finish()
 }
 
 fn put_u32(out: &mut Vec<u8>, value: u32) {
