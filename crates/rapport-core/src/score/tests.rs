@@ -39,6 +39,25 @@ fn ratio_rounds_half_up_exactly() {
     check(-1, 2, 0, "0");
     assert_eq!(Decimal::ratio_half_up(1, 0, 2), None);
     assert_eq!(Decimal::ratio_half_up(i128::MAX, 1, 2), None);
+    // Either side of the 64-bit fast path gives what 128-bit arithmetic gives.
+    let reference = |numerator: i128, denominator: i128, scale: u32| {
+        let (numerator, denominator) =
+            if denominator < 0 { (-numerator, -denominator) } else { (numerator, denominator) };
+        (numerator * 10i128.pow(scale) * 2 + denominator).div_euclid(denominator * 2)
+    };
+    let edges = [i128::from(i64::MAX) / 4, i128::from(i64::MAX), 1i128 << 70];
+    for numerator in [-7, 0, 1, 5, 999_999, -(1i128 << 40)].into_iter().chain(edges) {
+        for denominator in [1, 3, -3, 7, 10_000, i128::from(i64::MAX), -(1i128 << 66)] {
+            for scale in [0, 2, 4] {
+                assert_eq!(
+                    Decimal::ratio_half_up(numerator, denominator, scale)
+                        .map(|ratio| ratio.units()),
+                    Some(reference(numerator, denominator, scale)),
+                    "{numerator} / {denominator} at {scale}"
+                );
+            }
+        }
+    }
 }
 
 #[test]
