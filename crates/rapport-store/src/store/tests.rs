@@ -1424,6 +1424,8 @@ fn big_tables_are_stored_compressed_and_read_back_as_written() {
             format: "csv".into(),
             bytes: b"Email\n".to_vec(),
         },
+        // A big binary table (a tables image) is stored as it is.
+        Table { name: "Image".into(), format: "tables".into(), bytes: big.clone().into_bytes() },
     ];
     store
         .finish_run(
@@ -1447,6 +1449,7 @@ fn big_tables_are_stored_compressed_and_read_back_as_written() {
     assert_eq!(stored[0].1, "snappy");
     assert!((stored[0].2 as usize) * 3 < big.len(), "{} of {}", stored[0].2, big.len());
     assert_eq!(stored[1], ("Office_UserEntity".to_string(), "identity".to_string(), 6));
+    assert_eq!(stored[2], ("Image".to_string(), "identity".to_string(), big.len() as i64));
 }
 
 #[test]
