@@ -9,9 +9,10 @@ use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use rapport_core::engine::{Enrichment, Explanation, Row};
+use rapport_core::engine::{Enrichment, Explanation, Row, RowScore};
 use rapport_core::model::OrgUser;
 use rapport_core::output::{self, image};
+use rapport_core::score::Weights;
 
 use crate::cli::Format;
 
@@ -23,7 +24,9 @@ pub(crate) const TABLES_IMAGE: &str = "tables";
 #[derive(Clone, Copy)]
 pub(crate) struct Tables<'a> {
     pub(crate) rows: &'a [Row],
-    pub(crate) explanations: &'a [Explanation],
+    /// What each row's score was made of; the explanations are made from these when written.
+    pub(crate) scores: &'a [RowScore],
+    pub(crate) weights: &'a Weights,
     pub(crate) users: &'a [OrgUser],
 }
 
@@ -31,9 +34,16 @@ impl<'a> From<&'a Enrichment> for Tables<'a> {
     fn from(enrichment: &'a Enrichment) -> Tables<'a> {
         Tables {
             rows: &enrichment.rows,
-            explanations: &enrichment.explanations,
+            scores: &enrichment.scores,
+            weights: &enrichment.weights,
             users: &enrichment.users,
         }
+    }
+}
+
+impl Tables<'_> {
+    fn explanations(&self) -> Vec<Explanation> {
+        rapport_core::engine::explain(self.rows, self.scores, self.weights)
     }
 }
 
@@ -102,12 +112,12 @@ fn write_table(
         (Format::Csv, Table::Rows) => output::write_rows_csv(tables.rows, file)?,
         (Format::Csv, Table::Users) => output::write_users_csv(tables.users, file)?,
         (Format::Csv, Table::Explanations) => {
-            output::write_explanations_csv(tables.explanations, file)?
+            output::write_explanations_csv(&tables.explanations(), file)?
         }
         (Format::Json, Table::Rows) => output::write_rows_json(tables.rows, file)?,
         (Format::Json, Table::Users) => output::write_users_json(tables.users, file)?,
         (Format::Json, Table::Explanations) => {
-            output::write_explanations_json(tables.explanations, file)?
+            output::write_explanations_json(&tables.explanations(), file)?
         }
         (Format::Parquet, table) => write_parquet(table, tables, file)?,
     }
@@ -119,7 +129,7 @@ fn write_parquet(table: Table, tables: Tables<'_>, file: &mut BufWriter<File>) -
     match table {
         Table::Rows => crate::parquet::write_rows(tables.rows, file),
         Table::Users => crate::parquet::write_users(tables.users, file),
-        Table::Explanations => crate::parquet::write_explanations(tables.explanations, file),
+        Table::Explanations => crate::parquet::write_explanations(&tables.explanations(), file),
     }
 }
 
@@ -146,7 +156,8 @@ pub(crate) fn write_published(
                 .with_context(|| format!("the published table {} cannot be read", table.name))?;
             let parts = Tables {
                 rows: &decoded.rows,
-                explanations: &decoded.explanations,
+                scores: &decoded.scores,
+                weights: &decoded.weights,
                 users: &decoded.users,
             };
             stage_tables(&mut staged, dir, &table.name, format, true, parts)?;

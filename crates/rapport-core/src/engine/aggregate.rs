@@ -457,7 +457,7 @@ pub(super) fn finish_with(mut engine: Engine, min_parallel_work: usize) -> (Enri
         );
         built.extend(later);
     }
-    let explanations = score_rows(&mut built, n_groups, &engine.options.weights, min_parallel_work);
+    let scores = score_rows(&mut built, n_groups, &engine.options.weights, min_parallel_work);
     let rows: Vec<Row> = built.into_iter().map(|built_row| built_row.row).collect();
 
     let accounts_enriched = rows.iter().filter(|row| row.level == Level::Year).count() as u64;
@@ -485,7 +485,8 @@ pub(super) fn finish_with(mut engine: Engine, min_parallel_work: usize) -> (Enri
         skipped_emails,
         skipped_meetings: engine.skipped_meetings,
     };
-    (Enrichment { rows, explanations, users: engine.users, summary }, mail)
+    let weights = engine.options.weights;
+    (Enrichment { rows, scores, weights, users: engine.users, summary }, mail)
 }
 
 /// The merged emails with their recipient arena and the email of each message id: what
@@ -1072,7 +1073,7 @@ fn score_rows(
     n_groups: usize,
     weights: &Weights,
     min_parallel_work: usize,
-) -> Vec<Explanation> {
+) -> Vec<RowScore> {
     let row_indices: Vec<usize> = (0..built.len()).collect();
     let (order, group_starts) = counting_sort(&row_indices, n_groups, |row_index| {
         built.get(*row_index).map_or(n_groups, |built_row| built_row.group)
@@ -1119,20 +1120,10 @@ fn score_rows(
         .zip(scored)
         .map(|(built_row, scored)| {
             built_row.row.engagement_score = scored.score;
-            let features = std::array::from_fn(|index| FeatureScore {
-                feature: Weights::FEATURES.get(index).copied().unwrap_or_default(),
-                value: built_row.features.get(index).copied().unwrap_or(0),
-                weight: weights.get(index),
-                accounts_beaten: scored.beaten.get(index).copied().unwrap_or(0),
-                accounts_compared: scored.compared,
-                share_beaten: scored.share_beaten(index),
-            });
-            Explanation {
-                account_id: built_row.row.account_id.clone(),
-                level: built_row.row.level,
-                aggregation_start_date: built_row.row.aggregation_start_date,
-                engagement_score: scored.score,
-                features,
+            RowScore {
+                values: built_row.features,
+                beaten: scored.beaten,
+                compared: scored.compared,
             }
         })
         .collect()

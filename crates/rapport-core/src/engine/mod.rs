@@ -178,17 +178,69 @@ pub struct Summary {
     pub skipped_meetings: SkipCounts,
 }
 
+/// What one row's score was made of (§5): its feature values and how they compare with the
+/// other rows of its (level, period). The rest of its explanation follows from these, the row
+/// and the weights ([`explain`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowScore {
+    /// The feature values, in [`Weights::FEATURES`] order (recency is minus the days since).
+    pub values: [i64; 5],
+    /// Per feature, the other rows of the group with a strictly smaller value.
+    pub beaten: [u64; 5],
+    /// `N − 1`: the other rows of the group.
+    pub compared: u64,
+}
+
 /// What an enrichment produces.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Enrichment {
     /// The enriched table, sorted by AccountId (code point), level, AggregationStartDate.
     pub rows: Vec<Row>,
-    /// One explanation per row, in the same order.
-    pub explanations: Vec<Explanation>,
+    /// What each row's score was made of, in the same order.
+    pub scores: Vec<RowScore>,
+    /// The weights the scores were computed with.
+    pub weights: Weights,
     /// The resolved org users, sorted by email (the `_UserEntity` table).
     pub users: Vec<OrgUser>,
     /// The run summary.
     pub summary: Summary,
+}
+
+impl Enrichment {
+    /// One explanation per row, in the same order (made on demand: a stored run keeps the
+    /// compact [`RowScore`]s).
+    pub fn explanations(&self) -> Vec<Explanation> {
+        explain(&self.rows, &self.scores, &self.weights)
+    }
+}
+
+/// The explanation of each row from its [`RowScore`] and the weights; `rows` and `scores` pair
+/// up in order (the shorter one ends the list).
+pub fn explain(rows: &[Row], scores: &[RowScore], weights: &Weights) -> Vec<Explanation> {
+    rows.iter()
+        .zip(scores)
+        .map(|(row, score)| {
+            let scored = crate::score::Scored {
+                score: row.engagement_score,
+                beaten: score.beaten,
+                compared: score.compared,
+            };
+            Explanation {
+                account_id: row.account_id.clone(),
+                level: row.level,
+                aggregation_start_date: row.aggregation_start_date,
+                engagement_score: row.engagement_score,
+                features: std::array::from_fn(|index| FeatureScore {
+                    feature: Weights::FEATURES.get(index).copied().unwrap_or_default(),
+                    value: score.values.get(index).copied().unwrap_or(0),
+                    weight: weights.get(index),
+                    accounts_beaten: score.beaten.get(index).copied().unwrap_or(0),
+                    accounts_compared: score.compared,
+                    share_beaten: scored.share_beaten(index),
+                }),
+            }
+        })
+        .collect()
 }
 
 /// No id: an absent sender, message id, parent id or organizer.

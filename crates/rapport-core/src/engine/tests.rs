@@ -819,7 +819,8 @@ fn scores_compare_rows_of_the_same_level_and_period() {
             ("Gamma".to_string(), "2001-04-01".to_string(), 0),
         ]
     );
-    let alpha_year = enrichment.explanations.first().unwrap();
+    let explanations = enrichment.explanations();
+    let alpha_year = explanations.first().unwrap();
     let features: Vec<(i64, u64, u64, String, String)> = alpha_year
         .features
         .iter()
@@ -921,7 +922,7 @@ fn pushing_every_input_twice_changes_no_row() {
         meetings.iter().chain(meetings.iter()).cloned().collect();
     let twice = run(doubled_emails, doubled_meetings);
     assert_eq!(once.rows, twice.rows);
-    assert_eq!(once.explanations, twice.explanations);
+    assert_eq!(once.explanations(), twice.explanations());
     assert_eq!(twice.summary.skipped_emails.get(SkipReason::Duplicate), 1 + 4);
     assert_eq!(twice.summary.skipped_meetings.get(SkipReason::Duplicate), 1);
     assert_eq!(twice.summary.emails_processed, once.summary.emails_processed + 1);

@@ -3,21 +3,18 @@
 //! written from the decoded tables, by the same writers a one-shot run uses, so a table read
 //! back from an image prints byte for byte as it would have from the run itself.
 //!
-//! An explanation repeats most of its row (account, level, date, score), the run's weights, and
-//! a share that follows from its counts: the image keeps only what does not follow, and a flag
-//! per explanation says when something else must be kept (never for an engine's output, but
-//! the image stays lossless for any input). The image ends in a checksum: a damaged one is an
-//! error, never wrong figures.
+//! The explanations are kept as what they are made of ([`RowScore`]: feature values and how
+//! they compare) and the weights; the rest of each follows from its row. The image ends in a
+//! checksum: a damaged one is an error, never wrong figures.
 //!
 //! ```text
-//! image       = magic accounts rows weights explanations users checksum(u64 LE)
-//! accounts    = n { text }                    account ids, each once
-//! rows        = n { row }
-//! row         = account-index level date score n_emails_to n_emails_from n_meetings_from
-//!               n_meetings_to 4×people engagement-start days-email days-meeting
-//!               minutes hours
-//! explanation = flags [account-index level date] score compared 5×(value beaten)
-//!               [5×weight] [5×share]
+//! image   = magic accounts rows weights scores users checksum(u64 LE)
+//! accounts = n { text }                    account ids, each once
+//! rows    = n { row }
+//! row     = account-index level date score n_emails_to n_emails_from n_meetings_from
+//!           n_meetings_to 4×people engagement-start days-email days-meeting minutes hours
+//! weights = 5 × units (of 10⁻¹⁸)
+//! scores  = n { compared 5×(value beaten) }
 //! ```
 //! Numbers are varints (signed ones zigzagged), dates days since 0001-01-01, options a
 //! leading 0 for "none", decimals their units and scale.
@@ -28,33 +25,35 @@ use crate::codec::{
     Malformed, Reader, checksum, put_text, put_varint, put_varint128, unzigzag, unzigzag128,
     zigzag, zigzag128,
 };
-use crate::engine::{Explanation, FeatureScore, Row};
+use crate::engine::{Explanation, Row, RowScore, explain};
 use crate::model::OrgUser;
 use crate::period::Level;
-use crate::score::{Decimal, Scored, Weights};
+use crate::score::{Decimal, Weights};
 
 /// The first bytes of an image; the last byte is the format version.
-const MAGIC: [u8; 8] = *b"RPTABLE\x01";
+const MAGIC: [u8; 8] = *b"RPTABLE\x02";
 
-/// From this many explanations on, they are encoded on a second thread.
+/// From this many rows on, the scores are encoded on a second thread.
 const PARALLEL_FROM: usize = 10_000;
 
-/// The explanation's account, level or date differ from its row's.
-const OWN_IDENTITY: u8 = 1;
-/// The explanation's weights differ from the image's.
-const OWN_WEIGHTS: u8 = 2;
-/// The explanation's shares are not those its counts give.
-const OWN_SHARES: u8 = 4;
-
 /// The tables of a run, as [`decode`] gives them back.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tables {
     /// The enriched table.
     pub rows: Vec<Row>,
-    /// One explanation per row, in the same order.
-    pub explanations: Vec<Explanation>,
+    /// What each row's score was made of, in the same order.
+    pub scores: Vec<RowScore>,
+    /// The weights of the scores.
+    pub weights: Weights,
     /// The `<Output>_UserEntity` table.
     pub users: Vec<OrgUser>,
+}
+
+impl Tables {
+    /// One explanation per row (see [`explain`]).
+    pub fn explanations(&self) -> Vec<Explanation> {
+        explain(&self.rows, &self.scores, &self.weights)
+    }
 }
 
 /// Why an image cannot be read.
@@ -90,20 +89,18 @@ impl From<Malformed> for ImageError {
     }
 }
 
-/// The image of `rows`, their `explanations` (one per row, or none) and `users`.
-pub fn encode(rows: &[Row], explanations: &[Explanation], users: &[OrgUser]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + rows.len() * 40 + explanations.len() * 24);
+/// The image of `rows`, what their scores were made of (`scores`, one per row), the
+/// `weights` and `users`.
+pub fn encode(rows: &[Row], scores: &[RowScore], weights: &Weights, users: &[OrgUser]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + rows.len() * 40 + scores.len() * 24);
     out.extend_from_slice(&MAGIC);
     // Account ids in order of first use; rows come sorted by account, so a comparison with the
     // previous one finds nearly every index.
     let mut account_ids: Vec<&str> = Vec::new();
     let mut index_of: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
-    let mut indices: Vec<u64> = Vec::with_capacity(rows.len() + explanations.len());
-    let names = rows
-        .iter()
-        .map(|row| row.account_id.as_str())
-        .chain(explanations.iter().map(|explanation| explanation.account_id.as_str()));
-    for account_id in names {
+    let mut row_accounts: Vec<u64> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let account_id = row.account_id.as_str();
         let index = if account_ids.last() == Some(&account_id) {
             account_ids.len() as u64 - 1
         } else {
@@ -112,46 +109,42 @@ pub fn encode(rows: &[Row], explanations: &[Explanation], users: &[OrgUser]) -> 
                 account_ids.len() as u64 - 1
             })
         };
-        indices.push(index);
+        row_accounts.push(index);
     }
-    let (row_accounts, explanation_accounts) = indices.split_at(rows.len());
-
     put_varint(&mut out, account_ids.len() as u64);
     for account_id in &account_ids {
         put_text(&mut out, account_id);
     }
-    let weights: [Decimal; 5] = match explanations.first() {
-        Some(first) => first.features.map(|feature| feature.weight),
-        None => std::array::from_fn(|index| Weights::default().get(index)),
-    };
-    // The explanations are written beside the rows (each part into its own buffer) when there
-    // are enough of them to pay for a thread.
-    let write_explanations = || {
-        let mut part = Vec::with_capacity(16 + explanations.len() * 24);
-        for weight in &weights {
-            put_decimal(&mut part, *weight);
+    // The scores are written beside the rows (into their own buffer) when there are enough of
+    // them to pay for a thread.
+    let write_scores = || {
+        let mut part = Vec::with_capacity(96 + scores.len() * 24);
+        for index in 0..Weights::FEATURES.len() {
+            put_varint128(&mut part, zigzag128(weights.get(index).units()));
         }
-        put_varint(&mut part, explanations.len() as u64);
-        for (position, (explanation, account)) in
-            explanations.iter().zip(explanation_accounts).enumerate()
-        {
-            put_explanation(&mut part, explanation, *account, rows.get(position), &weights);
+        put_varint(&mut part, scores.len() as u64);
+        for score in scores {
+            put_varint(&mut part, score.compared);
+            for (value, beaten) in score.values.iter().zip(&score.beaten) {
+                put_varint(&mut part, zigzag(*value));
+                put_varint(&mut part, *beaten);
+            }
         }
         part
     };
-    let explanation_part = std::thread::scope(|scope| {
-        let beside = (explanations.len() >= PARALLEL_FROM).then(|| scope.spawn(write_explanations));
+    let scores_part = std::thread::scope(|scope| {
+        let beside = (scores.len() >= PARALLEL_FROM).then(|| scope.spawn(write_scores));
         put_varint(&mut out, rows.len() as u64);
-        for (row, account) in rows.iter().zip(row_accounts) {
+        for (row, account) in rows.iter().zip(&row_accounts) {
             put_row(&mut out, row, *account);
         }
         match beside.map(|handle| handle.join()) {
             Some(Ok(part)) => part,
             Some(Err(panic)) => std::panic::resume_unwind(panic),
-            None => write_explanations(),
+            None => write_scores(),
         }
     });
-    out.extend_from_slice(&explanation_part);
+    out.extend_from_slice(&scores_part);
     put_varint(&mut out, users.len() as u64);
     for user in users {
         put_text(&mut out, &user.email);
@@ -196,22 +189,21 @@ pub fn decode(bytes: &[u8]) -> Result<Tables, ImageError> {
     for _ in 0..n_rows {
         rows.push(read_row(&mut reader, &account_ids)?);
     }
-    let weights: [Decimal; 5] = [
-        read_decimal(&mut reader)?,
-        read_decimal(&mut reader)?,
-        read_decimal(&mut reader)?,
-        read_decimal(&mut reader)?,
-        read_decimal(&mut reader)?,
-    ];
-    let n_explanations = count(&mut reader)?;
-    let mut explanations = Vec::with_capacity(n_explanations);
-    for position in 0..n_explanations {
-        explanations.push(read_explanation(
-            &mut reader,
-            &account_ids,
-            rows.get(position),
-            &weights,
-        )?);
+    let mut units = [0i128; 5];
+    for unit in &mut units {
+        *unit = unzigzag128(reader.varint128()?);
+    }
+    let weights = Weights::from_units(units);
+    let n_scores = count(&mut reader)?;
+    let mut scores = Vec::with_capacity(n_scores);
+    for _ in 0..n_scores {
+        let compared = reader.varint()?;
+        let mut score = RowScore { values: [0; 5], beaten: [0; 5], compared };
+        for (value, beaten) in score.values.iter_mut().zip(&mut score.beaten) {
+            *value = unzigzag(reader.varint()?);
+            *beaten = reader.varint()?;
+        }
+        scores.push(score);
     }
     let n_users = count(&mut reader)?;
     let mut users = Vec::with_capacity(n_users);
@@ -223,7 +215,7 @@ pub fn decode(bytes: &[u8]) -> Result<Tables, ImageError> {
     if !reader.is_at_end() {
         return Err(Malformed { offset: reader.offset() }.into());
     }
-    Ok(Tables { rows, explanations, users })
+    Ok(Tables { rows, scores, weights, users })
 }
 
 fn put_row(out: &mut Vec<u8>, row: &Row, account: u64) {
@@ -317,111 +309,6 @@ fn read_row(reader: &mut Reader<'_>, account_ids: &[String]) -> Result<Row, Imag
         aggregation_start_date,
         level,
     })
-}
-
-/// The share an explanation's counts give (as the scorer computes it).
-fn share_of(beaten: u64, compared: u64) -> Decimal {
-    Scored { score: 0, beaten: [beaten; 5], compared }.share_beaten(0)
-}
-
-fn put_explanation(
-    out: &mut Vec<u8>,
-    explanation: &Explanation,
-    account: u64,
-    row: Option<&Row>,
-    weights: &[Decimal; 5],
-) {
-    let same_identity = row.is_some_and(|row| {
-        row.account_id == explanation.account_id
-            && row.level == explanation.level
-            && row.aggregation_start_date == explanation.aggregation_start_date
-    });
-    let features = &explanation.features;
-    let compared = features.first().map_or(0, |feature| feature.accounts_compared);
-    let mut flags = 0;
-    if !same_identity {
-        flags |= OWN_IDENTITY;
-    }
-    if features.iter().zip(weights).any(|(feature, weight)| feature.weight != *weight) {
-        flags |= OWN_WEIGHTS;
-    }
-    if features.iter().any(|feature| {
-        feature.accounts_compared != compared
-            || feature.share_beaten != share_of(feature.accounts_beaten, compared)
-    }) {
-        flags |= OWN_SHARES;
-    }
-    out.push(flags);
-    if flags & OWN_IDENTITY != 0 {
-        put_varint(out, account);
-        out.push(level_code(explanation.level));
-        put_date(out, explanation.aggregation_start_date);
-    }
-    out.push(explanation.engagement_score);
-    put_varint(out, compared);
-    for feature in features {
-        put_varint(out, zigzag(feature.value));
-        put_varint(out, feature.accounts_beaten);
-    }
-    if flags & OWN_WEIGHTS != 0 {
-        for feature in features {
-            put_decimal(out, feature.weight);
-        }
-    }
-    if flags & OWN_SHARES != 0 {
-        for feature in features {
-            put_varint(out, feature.accounts_compared);
-            put_decimal(out, feature.share_beaten);
-        }
-    }
-}
-
-fn read_explanation(
-    reader: &mut Reader<'_>,
-    account_ids: &[String],
-    row: Option<&Row>,
-    weights: &[Decimal; 5],
-) -> Result<Explanation, ImageError> {
-    let at = reader.offset();
-    let flags = reader.byte()?;
-    if flags & !(OWN_IDENTITY | OWN_WEIGHTS | OWN_SHARES) != 0 {
-        return Err(Malformed { offset: at }.into());
-    }
-    let (account_id, level, aggregation_start_date) = if flags & OWN_IDENTITY != 0 {
-        (read_account(reader, account_ids)?, read_level(reader)?, read_date(reader)?)
-    } else {
-        let row = row.ok_or(ImageError::Malformed(at + MAGIC.len()))?;
-        (row.account_id.clone(), row.level, row.aggregation_start_date)
-    };
-    let engagement_score = reader.byte()?;
-    let compared = reader.varint()?;
-    let mut features = [FeatureScore {
-        feature: "",
-        value: 0,
-        weight: Decimal::new(0, 0),
-        accounts_beaten: 0,
-        accounts_compared: compared,
-        share_beaten: Decimal::new(0, 0),
-    }; 5];
-    for ((feature, name), weight) in features.iter_mut().zip(Weights::FEATURES).zip(weights) {
-        feature.feature = name;
-        feature.value = unzigzag(reader.varint()?);
-        feature.accounts_beaten = reader.varint()?;
-        feature.weight = *weight;
-        feature.share_beaten = share_of(feature.accounts_beaten, compared);
-    }
-    if flags & OWN_WEIGHTS != 0 {
-        for feature in &mut features {
-            feature.weight = read_decimal(reader)?;
-        }
-    }
-    if flags & OWN_SHARES != 0 {
-        for feature in &mut features {
-            feature.accounts_compared = reader.varint()?;
-            feature.share_beaten = read_decimal(reader)?;
-        }
-    }
-    Ok(Explanation { account_id, level, aggregation_start_date, engagement_score, features })
 }
 
 fn level_code(level: Level) -> u8 {

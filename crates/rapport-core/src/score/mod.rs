@@ -183,6 +183,12 @@ impl Weights {
         Ok(())
     }
 
+    /// The weights whose units of 10⁻¹⁸ are `units` (as [`Weights::get`] gives them), as a
+    /// stored enrichment's results keep them. Not validated: a reader shows them as they are.
+    pub fn from_units(units: [i128; 5]) -> Weights {
+        Weights { units }
+    }
+
     /// The weight of the feature at `index` (in [`Weights::FEATURES`] order).
     pub fn get(&self, index: usize) -> Decimal {
         Decimal::new(self.units.get(index).copied().unwrap_or(0), WEIGHT_SCALE)

@@ -430,8 +430,12 @@ fn run_stages(
 /// The tables as one image (`rapport_core::output::image`): files are written from it on
 /// request, so a run does not spend its time formatting text.
 fn publish(table: &str, enrichment: &Enrichment, ledger: LedgerUpdate) -> Result<Published> {
-    let image =
-        output::image::encode(&enrichment.rows, &enrichment.explanations, &enrichment.users);
+    let image = output::image::encode(
+        &enrichment.rows,
+        &enrichment.scores,
+        &enrichment.weights,
+        &enrichment.users,
+    );
     let summary = output::summary_json(&enrichment.summary);
     let tables = vec![Table {
         name: table.to_owned(),

@@ -44,31 +44,30 @@ fn a_run_reads_back_exactly_from_its_image() {
     let run = enrichment();
     assert!(run.rows.len() >= 6, "rows: {}", run.rows.len());
     assert!(run.rows.iter().any(|row| row.average_reply_hours.is_some()));
-    let image = encode(&run.rows, &run.explanations, &run.users);
+    let image = encode(&run.rows, &run.scores, &run.weights, &run.users);
     let tables = decode(&image).expect("decodes");
     assert_eq!(tables.rows, run.rows);
-    assert_eq!(tables.explanations, run.explanations);
+    assert_eq!(tables.scores, run.scores);
+    assert_eq!(tables.weights, run.weights);
     assert_eq!(tables.users, run.users);
-    // Every explanation follows its row and the run's weights: one flag byte, no extras.
+    assert_eq!(tables.explanations(), run.explanations());
     assert!(image.len() < run.rows.len() * 60 + 200, "{} bytes", image.len());
 }
 
 #[test]
-fn explanations_that_do_not_follow_their_rows_are_kept_whole() {
+fn other_weights_and_values_at_their_edges_read_back_exactly() {
     let run = enrichment();
-    let mut explanations = run.explanations.clone();
-    let odd = explanations.first_mut().expect("an explanation");
-    odd.account_id = "elsewhere".into();
-    odd.level = Level::Week;
-    if let Some(feature) = odd.features.first_mut() {
-        feature.weight = Decimal::new(7, 1);
-        feature.share_beaten = Decimal::new(12_345, 4);
-        feature.accounts_compared = 99;
-    }
-    // Fewer explanations than rows, and none at all, read back as they were.
-    for explanations in [explanations.clone(), Vec::new()] {
-        let tables = decode(&encode(&run.rows, &explanations, &run.users)).expect("decodes");
-        assert_eq!(tables.explanations, explanations);
+    let mut scores = run.scores.clone();
+    let odd = scores.first_mut().expect("a score");
+    odd.values = [i64::MIN, -1, 0, 1, i64::MAX];
+    odd.beaten = [u64::MAX, 0, 1, 2, 3];
+    odd.compared = u64::MAX;
+    let weights = Weights::from_units([i128::MIN, -1, 0, 1, i128::MAX]);
+    // Fewer scores than rows, and none at all, read back as they were.
+    for scores in [scores.clone(), Vec::new()] {
+        let tables = decode(&encode(&run.rows, &scores, &weights, &run.users)).expect("decodes");
+        assert_eq!(tables.scores, scores);
+        assert_eq!(tables.weights, weights);
         assert_eq!(tables.rows, run.rows);
     }
 }
@@ -76,15 +75,19 @@ fn explanations_that_do_not_follow_their_rows_are_kept_whole() {
 #[test]
 fn damaged_cut_and_foreign_images_are_errors_not_panics() {
     let run = enrichment();
-    let image = encode(&run.rows, &run.explanations, &run.users);
+    let image = encode(&run.rows, &run.scores, &run.weights, &run.users);
     assert_eq!(decode(b"RPMAIL\x00\x02rest"), Err(ImageError::Foreign));
+    assert_eq!(decode(b"RPTABLE\x01rest of an older image"), Err(ImageError::Foreign));
     assert_eq!(decode(&[]), Err(ImageError::Foreign));
     assert_eq!(decode(&MAGIC), Err(ImageError::Malformed(8)));
-    let mut flipped = image.clone();
-    if let Some(byte) = flipped.get_mut(20) {
-        *byte ^= 0x40;
+    // Any byte flipped is caught.
+    for position in MAGIC.len()..image.len() {
+        let mut flipped = image.clone();
+        if let Some(byte) = flipped.get_mut(position) {
+            *byte ^= 0x40;
+        }
+        assert!(decode(&flipped).is_err(), "byte {position} flipped");
     }
-    assert_eq!(decode(&flipped), Err(ImageError::Damaged));
     for cut in [9, image.len() / 2, image.len() - 1] {
         assert!(
             matches!(
@@ -106,16 +109,18 @@ fn damaged_cut_and_foreign_images_are_errors_not_panics() {
 fn many_rows_take_the_threaded_path_and_read_back_exactly() {
     let run = enrichment();
     let mut rows = Vec::new();
-    let mut explanations = Vec::new();
+    let mut scores = Vec::new();
     for copy in 0..(PARALLEL_FROM / run.rows.len() + 2) {
-        for (row, explanation) in run.rows.iter().zip(&run.explanations) {
-            let account_id = format!("ACC-{copy:05}-{}", row.account_id);
-            rows.push(Row { account_id: account_id.clone(), ..row.clone() });
-            explanations.push(Explanation { account_id, ..explanation.clone() });
+        for (row, score) in run.rows.iter().zip(&run.scores) {
+            rows.push(Row {
+                account_id: format!("ACC-{copy:05}-{}", row.account_id),
+                ..row.clone()
+            });
+            scores.push(*score);
         }
     }
-    assert!(explanations.len() >= PARALLEL_FROM);
-    let tables = decode(&encode(&rows, &explanations, &run.users)).expect("decodes");
+    assert!(scores.len() >= PARALLEL_FROM);
+    let tables = decode(&encode(&rows, &scores, &run.weights, &run.users)).expect("decodes");
     assert_eq!(tables.rows, rows);
-    assert_eq!(tables.explanations, explanations);
+    assert_eq!(tables.scores, scores);
 }
