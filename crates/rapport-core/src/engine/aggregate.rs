@@ -279,8 +279,12 @@ struct MergedEmail {
     automated: bool,
     first_copy: u32,
     n_copies: u32,
+    /// Where the recipients are: the first copy's own list in the mail state's arena (an email
+    /// of one copy, nearly all of them), or, with `merged_recipients`, the union of its
+    /// copies' lists in the merge's arena.
     recipients_start: usize,
     recipients_len: u32,
+    merged_recipients: bool,
 }
 
 /// Per-period sums of one account at one level.
@@ -410,6 +414,7 @@ pub(super) fn finish_with(mut engine: Engine, min_parallel_work: usize) -> (Enri
     let merged = MergedMail {
         emails: &emails,
         email_recipients: &email_recipients,
+        copy_recipients: &mail.copy_recipients,
         message_group: &message_group,
     };
     let mut classified = classify(
@@ -495,6 +500,8 @@ pub(super) fn finish_with(mut engine: Engine, min_parallel_work: usize) -> (Enri
 struct MergedMail<'a> {
     emails: &'a [MergedEmail],
     email_recipients: &'a [u32],
+    /// The mail state's recipient lists, where an email of one copy finds its recipients.
+    copy_recipients: &'a [u32],
     message_group: &'a [u32],
 }
 
@@ -668,10 +675,11 @@ fn classify_emails(
     range: Range<usize>,
     address_class: &[u32],
 ) {
-    let MergedMail { emails, email_recipients, message_group } = mail;
+    let MergedMail { emails, email_recipients, copy_recipients, message_group } = mail;
     let class_of = |id: u32| address_class.get(id as usize).copied().unwrap_or(CLASS_OUTSIDE);
     let recipients_of = |email: &MergedEmail| -> &[u32] {
-        email_recipients
+        let arena = if email.merged_recipients { email_recipients } else { copy_recipients };
+        arena
             .get(email.recipients_start..email.recipients_start + email.recipients_len as usize)
             .unwrap_or_default()
     };
@@ -869,8 +877,9 @@ fn build_rows(
 /// Folds the copies of each email (§3, §8 order of operations): the union of the recipients,
 /// the earliest sent time, the first parent id and the first sender found in input order, and
 /// automated when any copy is. Counts each copy merged into an earlier one as `duplicate`.
-/// Returns the merged emails (in order of their first copy), their recipient arena, and the
-/// merged email of every message id (`NONE` when no copy carried it).
+/// Returns the merged emails (in order of their first copy), the recipient arena of those with
+/// several copies (the others keep their copy's list), and the merged email of every message id
+/// (`NONE` when no copy carried it).
 fn merge_copies(
     skipped_emails: &mut SkipCounts,
     prepared: mail::Prepared,
@@ -907,8 +916,9 @@ fn merge_copies(
                 automated: copy.automated,
                 first_copy: copy_index as u32,
                 n_copies: 1,
-                recipients_start: 0,
-                recipients_len: 0,
+                recipients_start: copy.recipients_start,
+                recipients_len: copy.recipients_len,
+                merged_recipients: false,
             });
             last_copy.push(copy_index as u32);
             email_index
@@ -941,24 +951,22 @@ fn merge_copies(
         }
     }
 
-    let mut email_recipients: Vec<u32> = Vec::with_capacity(copy_recipients.len());
+    // Only emails of several copies need a list of their own: the union of their copies'.
+    let mut email_recipients: Vec<u32> = Vec::new();
     let mut union: Vec<u32> = Vec::new();
-    for email in &mut emails {
-        let start = email_recipients.len();
+    for email in emails.iter_mut().filter(|email| email.n_copies > 1) {
+        union.clear();
         let mut copy_index = email.first_copy;
         while let Some(copy) = copy_at(copy_index) {
-            email_recipients.extend_from_slice(recipients_of(copy));
+            union.extend_from_slice(recipients_of(copy));
             copy_index = next_copy.get(copy_index as usize).copied().unwrap_or(NONE);
         }
-        if email.n_copies > 1 {
-            union.clear();
-            union.extend(email_recipients.drain(start..));
-            union.sort_unstable();
-            union.dedup();
-            email_recipients.extend_from_slice(&union);
-        }
-        email.recipients_start = start;
-        email.recipients_len = (email_recipients.len() - start) as u32;
+        union.sort_unstable();
+        union.dedup();
+        email.recipients_start = email_recipients.len();
+        email.recipients_len = union.len() as u32;
+        email.merged_recipients = true;
+        email_recipients.extend_from_slice(&union);
     }
     (emails, email_recipients, message_group)
 }
