@@ -36,10 +36,13 @@ const MAX_IDLE_READERS: usize = 8;
 pub struct Store {
     /// The database file as shown in messages (`:memory:` for an in-memory database).
     database: String,
+    /// Read connections of a file database; `None` in memory, where reads use the writer.
+    /// Declared before `writer` so that they close first: the last connection to close
+    /// checkpoints and removes the WAL, which a read-only one cannot do, and a WAL left behind
+    /// (tens of megabytes after a first run) is read back by the next process to open the file.
+    readers: Option<ReaderPool>,
     /// The connection every write (and, in memory, every read) goes through.
     writer: Mutex<Connection>,
-    /// Read connections of a file database; `None` in memory, where reads use the writer.
-    readers: Option<ReaderPool>,
 }
 
 /// Idle read-only connections to the database file.

@@ -738,6 +738,20 @@ fn file_store(folder: &Path) -> (Store, EnrichmentId, PathBuf) {
 }
 
 #[test]
+fn closing_the_store_leaves_no_write_ahead_log_behind() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let (store, id, path) = file_store(folder.path());
+    // Reads go through the pooled read-only connections, which stay open until the store drops.
+    assert!(store.latest_results(id).expect("results").is_some());
+    let wal = path.with_extension("db-wal");
+    assert!(wal.exists(), "a store in use writes through its WAL");
+    drop(store);
+    assert!(!wal.exists(), "the last connection to close checkpoints and removes the WAL");
+    let reopened = Store::open(&path).expect("reopen");
+    assert!(reopened.latest_results(id).expect("results").is_some());
+}
+
+#[test]
 fn a_reader_in_a_transaction_sees_one_version_while_another_publishes() {
     let folder = tempfile::tempdir().expect("temp dir");
     let (store, id, path) = file_store(folder.path());
