@@ -25,7 +25,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use rapport_core::codec::{put_text, put_varint, unzigzag, zigzag};
+use rapport_core::codec::{self, put_text, put_varint, unzigzag, zigzag};
 use rapport_core::model::{EmailCopy, MailRecord};
 
 pub mod calendar;
@@ -430,20 +430,10 @@ impl<'a> Reader<'a> {
     }
 
     fn varint(&mut self) -> Result<u64, DecodeError> {
-        let mut value: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let byte = self.byte()?;
-            let bits = u64::from(byte & 0x7f);
-            // The tenth byte may only hold the top bit of a u64.
-            if shift == 63 && bits > 1 {
-                return Err(self.damaged());
-            }
-            value |= bits << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(self.damaged())
+        let mut reader = codec::Reader::new(self.bytes.get(self.offset..).unwrap_or_default());
+        let value = reader.varint().map_err(|_| self.damaged())?;
+        self.offset += reader.offset();
+        Ok(value)
     }
 
     /// A varint used as a count, index or length.
