@@ -131,6 +131,25 @@ impl MailState {
         }
     }
 
+    /// Names the segment `from` `to` from now on (for the next run, which knows its source by
+    /// another stamp); true when there was one. A segment already named `to` is replaced.
+    pub fn rename_segment(&mut self, from: &str, to: &str) -> bool {
+        if from == to || !self.has_segment(from) {
+            return false;
+        }
+        for segment in &mut self.segments {
+            if segment.key == to {
+                segment.key = REPLACED.to_owned();
+            }
+        }
+        for segment in &mut self.segments {
+            if segment.key == from {
+                segment.key = to.to_owned();
+            }
+        }
+        true
+    }
+
     /// True when a segment named `key` is held (loaded or pushed).
     pub(super) fn has_segment(&self, key: &str) -> bool {
         self.segments.iter().any(|segment| segment.key == key)

@@ -161,6 +161,9 @@ pub(crate) struct LedgerRead {
     pub(crate) files_reused: u64,
     /// Of those, mail files whose records the engine held already (its kept mail state).
     pub(crate) files_kept: u64,
+    /// Engine segments to keep under another key (this run's, the next run's): see
+    /// `next_keys`.
+    pub(crate) renamed_segments: Vec<(String, String)>,
 }
 
 /// How mail files are cut into work units when they are read for the ledger.
@@ -307,29 +310,33 @@ pub(crate) fn read_sources_with_ledger(
             )?;
             // The run counts the segments pushed before the sources (a Graph source's), then
             // every mail item's segment, in input order.
-            let order: Vec<String> = leading_segments
+            let item_keys: Vec<String> = mail_items
                 .iter()
-                .map(|key| (*key).to_owned())
-                .chain(mail_items.iter().zip(&plans).map(|(item, plan)| {
+                .zip(&plans)
+                .map(|(item, plan)| {
                     match healed.iter().find(|(job, _)| job.item.path == item.path) {
                         Some((job, read)) => {
                             segment_key(job_stamp(job, read), key_id, erased_generation)
                         }
                         None => keys.of(item, *plan, &reads),
                     }
-                }))
+                })
                 .collect();
-            let order: Vec<&str> = order.iter().map(String::as_str).collect();
+            let order: Vec<&str> = leading_segments
+                .iter()
+                .copied()
+                .chain(item_keys.iter().map(String::as_str))
+                .collect();
             engine
                 .set_mail_order(&order)
                 .map_err(|key| anyhow!("the mail of {key} was not read (an internal error)"))?;
-            Ok(Pushed { reads, healed })
+            Ok(Pushed { reads, healed, keys: item_keys })
         })();
         let calendars = match calendars.join() {
             Ok(calendars) => calendars,
             Err(panic) => std::panic::resume_unwind(panic),
         };
-        let Pushed { reads, healed } = pushed?;
+        let Pushed { reads, healed, keys: item_keys } = pushed?;
         let n_healed = healed.len() as u64;
         let calendars = calendars?;
         engine.push_meetings(calendars.meeting_copies, calendars.skips);
@@ -366,6 +373,8 @@ pub(crate) fn read_sources_with_ledger(
         }
         // After the upserts: a trim names its row by path.
         update.changes.extend(trims);
+        let renamed_segments =
+            next_keys(&mail_items, &item_keys, &update.changes, &known, key_id, erased_generation);
         update.changes.extend(calendars.changes);
         // Mail and calendar rows live side by side: a row is gone when no source item names it.
         let walked: HashSet<&Path> = walk.items.iter().map(|item| item.path.as_path()).collect();
@@ -382,16 +391,75 @@ pub(crate) fn read_sources_with_ledger(
             files_read: jobs.len() as u64 + n_healed + calendars.files_read,
             files_reused: files_reused - n_healed.min(files_reused) + calendars.files_reused,
             files_kept,
+            renamed_segments,
         })
     })
 }
 
+/// The keys the next run will look this run's mail segments up by, where they differ from this
+/// run's: a file read again, touched or trimmed gets a row with another stamp. A segment stays
+/// valid under its row's new stamp: it holds every copy the row does, and the copies a trim
+/// dropped are outside every window the row serves (an earlier one reads the file again), so
+/// they count as they would from the row.
+fn next_keys(
+    mail_items: &[&SourceItem],
+    item_keys: &[String],
+    changes: &[LedgerChange],
+    known: &HashMap<PathBuf, LedgerFile>,
+    key_id: i64,
+    erased_generation: usize,
+) -> Vec<(String, String)> {
+    let mut renamed = Vec::new();
+    let mut done: HashSet<&Path> = HashSet::new();
+    for (item, key) in mail_items.iter().zip(item_keys) {
+        let path = item.path.as_path();
+        if !done.insert(path) {
+            continue;
+        }
+        let row = known.get(path);
+        let mut stamp = row.map(row_stamp);
+        for change in changes {
+            match change {
+                LedgerChange::Upsert { path: changed, size, mtime_ns, content_hash, .. }
+                    if changed == path =>
+                {
+                    stamp = Some((&item.path, *size, *mtime_ns, *content_hash, i64::MIN));
+                }
+                LedgerChange::Touch { id, size, mtime_ns } => {
+                    if let (Some(row), Some(stamp)) = (row.filter(|row| row.id == *id), &mut stamp)
+                    {
+                        *stamp = (&item.path, *size, *mtime_ns, row.content_hash, stamp.4);
+                    }
+                }
+                LedgerChange::Trim { path: changed, trimmed_before, .. } if changed == path => {
+                    if let Some(stamp) = &mut stamp {
+                        stamp.4 = *trimmed_before;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(stamp) = stamp {
+            let next = segment_key(stamp, key_id, erased_generation);
+            if next != *key {
+                renamed.push((key.clone(), next));
+            }
+        }
+    }
+    renamed
+}
+
 /// The ledger's trim to the window (metrics §7: kept activity is trimmed to the window): every
-/// mail file whose kept copies include some sent before `window_start` gets a `Trim` change
-/// that drops them. Those copies are `outside_window` at this run and at every later one (a
+/// mail file whose kept copies include some sent well before `window_start` (see below) gets a
+/// `Trim` change that drops every copy sent before it. Those copies are `outside_window` at this run and at every later one (a
 /// window only moves forward; a run whose window starts earlier reads the file again), so the
 /// counts stay those of a full read. Rows written before the ledger knew its oldest copy are
 /// decoded once to find out.
+///
+/// A row is trimmed once it holds copies more than [`TRIM_SLACK_SECONDS`] older than the
+/// window, and then to the window: a weekly schedule moves the window every run, and rewriting
+/// a big file's row (and the kept mail state with it) every week would cost each run several
+/// times its own work. The ledger so holds at most the window and that slack.
 #[allow(clippy::too_many_arguments)]
 fn trim_mail_rows(
     store: &Store,
@@ -417,14 +485,17 @@ fn trim_mail_rows(
         let trimmed = match (read, plan, known.get(&item.path)) {
             // Read now: the copies are all there.
             (Some(read), _, _) => {
-                if read.oldest_sent >= window_start {
+                if read.oldest_sent >= window_start.saturating_sub(TRIM_SLACK_SECONDS) {
                     continue;
                 }
                 ledger::trim(&read.blob, window_start).ok()
             }
             // Kept: copies dropped before stay counted.
             (None, FilePlan::Reuse { row, .. }, Some(file)) => {
-                if file.oldest_sent.is_some_and(|oldest| oldest >= window_start) {
+                if file
+                    .oldest_sent
+                    .is_some_and(|oldest| oldest >= window_start.saturating_sub(TRIM_SLACK_SECONDS))
+                {
                     continue;
                 }
                 let blob = store.ledger_records(*row)?;
@@ -444,6 +515,9 @@ fn trim_mail_rows(
     }
     Ok(changes)
 }
+
+/// How far before the window a row's oldest copy may be before the row is trimmed: 90 days.
+const TRIM_SLACK_SECONDS: i64 = 90 * 86_400;
 
 /// What to do with one distinct mail file.
 #[derive(Clone, Copy, Debug)]
@@ -514,6 +588,8 @@ struct ReadJob<'a> {
 struct Pushed<'a> {
     reads: Vec<FileRead>,
     healed: Vec<(ReadJob<'a>, FileRead)>,
+    /// The engine's segment key of each mail item, in input order.
+    keys: Vec<String>,
 }
 
 /// A mail file read, parsed, pseudonymised and encoded.

@@ -396,7 +396,12 @@ fn run_stages(
     for step in [Stage::Deduplicate, Stage::ResolveAccounts, Stage::Aggregate, Stage::Score] {
         start_stage(store, run, step, 1, cancel)?;
     }
-    let (mut enrichment_result, mail) = engine.finish_keeping_mail();
+    let (mut enrichment_result, mut mail) = engine.finish_keeping_mail();
+    // The segments go by the stamps the next run will find in the ledger.
+    let mut renamed = false;
+    for (from, to) in &read.renamed_segments {
+        renamed |= mail.rename_segment(from, to);
+    }
     enrichment_result.summary.files_ignored = read.stats.files_ignored;
     for user in &mut enrichment_result.users {
         if let Some(real) = real_user_address.get(&user.email) {
@@ -413,7 +418,8 @@ fn run_stages(
     let mut published = publish(&settings.output_table, &enrichment_result, read.update)?;
     // The kept image is rewritten only when it is missing or a twentieth of it changed: until
     // then the few files that changed come from the ledger, which is cheaper than rewriting it.
-    let rewrite = !mail.was_loaded() || mail.churn().saturating_mul(20) > mail.n_copies();
+    let rewrite =
+        !mail.was_loaded() || renamed || mail.churn().saturating_mul(20) > mail.n_copies();
     published.mail = rewrite.then_some(mail);
     // How much the ledger saved: run history shows whether refreshes are incremental.
     if let Some(summary) = published.summary.as_object_mut() {

@@ -251,11 +251,9 @@ fn a_second_run_reads_no_mail_file_and_publishes_the_same_tables() {
 
     let second = fixture.run();
     assert_eq!(counters(&second), (0, 3));
-    // The engine kept their records: the ledger was not even decoded, but for the archive,
-    // whose row the first run trimmed to the window (its records changed, see the trim test).
+    // The engine kept their records: the ledger was not even decoded.
     assert_eq!(first.summary["ledger_files_kept"], 0);
-    assert_eq!(second.summary["ledger_files_kept"], 2);
-    assert_eq!(fixture.run().summary["ledger_files_kept"], 3);
+    assert_eq!(second.summary["ledger_files_kept"], 3);
     assert_eq!(tables(&second), tables(&first));
     let mut first_summary = first.summary.clone();
     let mut second_summary = second.summary.clone();
@@ -285,8 +283,8 @@ fn one_new_file_is_read_alone_and_gives_the_tables_of_a_full_run() {
     );
     let incremental = fixture.run();
     assert_eq!(counters(&incremental), (1, 3));
-    // The archive's row was trimmed by the first run: decoded once.
-    assert_eq!(incremental.summary["ledger_files_kept"], 2);
+    // The three files read before come from the kept mail state.
+    assert_eq!(incremental.summary["ledger_files_kept"], 3);
 
     // The same sources in a fresh installation (new database, new key): a full run.
     let fresh = Fixture::new();
@@ -356,7 +354,10 @@ fn a_changed_file_is_read_again_and_a_touched_one_only_once() {
     assert_eq!(archive(&rows_after).id, archive(&rows_before).id);
     assert_eq!(archive(&rows_after).content_hash, archive(&rows_before).content_hash);
     assert_eq!(tables(&touched), tables(&after_change));
-    assert_eq!(counters(&fixture.run()), (0, 3));
+    let next = fixture.run();
+    assert_eq!(counters(&next), (0, 3));
+    // The touched file's segment was kept under its row's new stamp.
+    assert_eq!(next.summary["ledger_files_kept"], 3);
 }
 
 #[test]
@@ -531,31 +532,35 @@ fn the_ledger_is_trimmed_to_the_window_and_counts_stay_those_of_a_full_read() {
     };
     let start_at = |as_of: i64| rapport_core::period::window(as_of).start;
 
-    // m4, sent 400 days before T, is outside the window at T: the row drops it.
+    // m4, sent 400 days before T, is outside the window at T, but by less than the slack a row
+    // is trimmed after (35 of 90 days): the row keeps it, and the run counts it outside.
     let first = fixture.run();
     let row = archive(&fixture);
-    assert_eq!((row.trimmed_before, row.n_trimmed, row.n_records), (start_at(T), 1, 4));
-    assert_eq!(row.oldest_sent, Some(T - 40 * DAY));
+    assert_eq!((row.trimmed_before, row.n_trimmed, row.n_records), (i64::MIN, 0, 5));
+    assert_eq!(row.oldest_sent, Some(T - 400 * DAY));
     assert_eq!(first.summary["skipped"]["outside_window"], 1);
-    let kept = fixture.store.ledger_records(row.id).expect("records");
-    let records = rapport_store::ledger::decode(&kept).expect("decode");
-    assert_eq!(records.len(), 4, "m1, m2, m3 and the unparseable marker");
 
-    // 340 days on, m1 and m2 leave the window too (m3, 360 days old, stays); the counts are a
-    // full read's.
+    // 340 days on, m4 is 375 days outside: the row is trimmed to the window, which m1 and m2
+    // have left too (m3, 360 days old, stays); the counts are a full read's.
     let later_t = T + 340 * DAY;
     let later = fixture.run_with(later_t, LEDGER_LIMITS);
     let row = archive(&fixture);
     assert_eq!((row.trimmed_before, row.n_trimmed, row.n_records), (start_at(later_t), 3, 2));
+    let kept = fixture.store.ledger_records(row.id).expect("records");
+    let records = rapport_store::ledger::decode(&kept).expect("decode");
+    assert_eq!(records.len(), 2, "m3 and the unparseable marker");
     assert_eq!(row.oldest_sent, Some(T - 20 * DAY));
     let full = full_run_at(later_t);
     assert_eq!(tables(&later), tables(&full));
     assert_eq!(summary_without_counters(&later), summary_without_counters(&full));
     assert_eq!(later.summary["skipped"]["outside_window"], 3);
     assert_eq!(later.summary["emails_seen"], 7);
+    // The kept mail state outlives the first run's trim: every mail file came from it.
+    assert_eq!(later.summary["ledger_files_kept"], 3);
     // Again, from the trimmed row (and the kept mail state), nothing changes.
     let again = fixture.run_with(later_t, LEDGER_LIMITS);
     assert_eq!(counters(&again), (0, 3));
+    assert_eq!(again.summary["ledger_files_kept"], 3, "and it outlives this trim too");
     assert_eq!(tables(&again), tables(&full));
     assert_eq!(summary_without_counters(&again), summary_without_counters(&full));
 
