@@ -231,15 +231,11 @@ fn demo_runs_and_prints_both_tables() {
     assert!(stdout.contains("Stalest accounts"), "{stdout}");
     assert!(stdout.contains("Stored enrichment \"Demo\""), "{stdout}");
     // The stored run (pseudonymised ledger, store) publishes exactly what the one-shot run wrote.
-    let results = scratch.run(&[
-        "enrichment",
-        "--data-dir",
-        "demo/data",
-        "results",
-        "Demo",
-        "--out",
-        "published",
-    ]);
+    let write_results = |out: &str, format: &str| {
+        let args = ["enrichment", "--data-dir", "demo/data", "results", "Demo", "--out", out];
+        scratch.run(&[&args[..], &["--format", format]].concat())
+    };
+    let results = write_results("published", "csv");
     assert_eq!(results.status.code(), Some(0), "stderr: {}", stderr(&results));
     for table in ["Office.csv", "Office_UserEntity.csv", "Office_ScoreExplanation.csv"] {
         let one_shot =
@@ -249,17 +245,7 @@ fn demo_runs_and_prints_both_tables() {
         assert!(one_shot == stored, "{table} differs between enrich and the stored run");
     }
     // The published tables in another format: the same rows.
-    let json = scratch.run(&[
-        "enrichment",
-        "--data-dir",
-        "demo/data",
-        "results",
-        "Demo",
-        "--out",
-        "as-json",
-        "--format",
-        "json",
-    ]);
+    let json = write_results("as-json", "json");
     assert_eq!(json.status.code(), Some(0), "stderr: {}", stderr(&json));
     let csv_rows =
         std::fs::read_to_string(scratch.path("published/Office.csv")).expect("csv").lines().count()
