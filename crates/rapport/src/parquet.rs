@@ -163,14 +163,18 @@ fn days_since_epoch(date: NaiveDate) -> i32 {
     i32::try_from((date - NaiveDate::default()).num_days()).unwrap_or(i32::MAX)
 }
 
-/// The decimal's value in units of 10^-scale; decimals with more digits are an error, not a loss.
+/// The decimal's value in units of 10^-scale; decimals with more digits are an error, not a loss
+/// (trailing zeros are not digits: a weight is held to 18 places, `0.25` among them).
 fn scaled(decimal: Decimal, scale: u32) -> Result<i64> {
     let units = if decimal.scale() <= scale {
         10_i128
             .checked_pow(scale - decimal.scale())
             .and_then(|factor| decimal.units().checked_mul(factor))
     } else {
-        None
+        10_i128
+            .checked_pow(decimal.scale() - scale)
+            .filter(|factor| decimal.units() % factor == 0)
+            .map(|factor| decimal.units() / factor)
     };
     match units.and_then(|units| i64::try_from(units).ok()) {
         Some(units) => Ok(units),
@@ -253,5 +257,39 @@ mod tests {
             }
             other => panic!("not a decimal: {other:?}"),
         }
+    }
+
+    #[test]
+    fn decimals_with_trailing_zeros_fit_a_smaller_scale_and_others_do_not() {
+        // The default weight 0.25 is held to 18 places.
+        let weight = rapport_core::score::Weights::default().get(0);
+        assert_eq!(weight.scale(), 18);
+        assert_eq!(scaled(weight, 9).expect("fits"), 250_000_000);
+        assert_eq!(scaled(Decimal::new(3375, 2), 4).expect("fits"), 337_500);
+        let error = scaled(Decimal::new(1_234_567_891, 10), 9).expect_err("a digit would be lost");
+        assert_eq!(error.to_string(), "decimal 0.1234567891 does not fit DECIMAL(18,9)");
+        assert!(scaled(Decimal::new(i128::from(i64::MAX) + 1, 0), 0).is_err());
+    }
+
+    #[test]
+    fn explanations_with_the_default_weights_are_written() {
+        let explanation = Explanation {
+            account_id: "A1".into(),
+            level: Level::Year,
+            aggregation_start_date: NaiveDate::from_ymd_opt(2025, 1, 1).expect("date"),
+            engagement_score: 50,
+            features: std::array::from_fn(|index| rapport_core::engine::FeatureScore {
+                feature: rapport_core::score::Weights::FEATURES[index],
+                value: 3,
+                weight: rapport_core::score::Weights::default().get(index),
+                accounts_beaten: 1,
+                accounts_compared: 2,
+                share_beaten: Decimal::new(5000, 4),
+            }),
+        };
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        write_explanations(&[explanation], file.reopen().expect("reopen")).expect("written");
+        let reader = SerializedFileReader::new(file.reopen().expect("reopen")).expect("read back");
+        assert_eq!(reader.metadata().file_metadata().num_rows(), 5);
     }
 }

@@ -256,6 +256,15 @@ fn demo_runs_and_prints_both_tables() {
     .expect("valid json");
     assert_eq!(json_rows.as_array().map(Vec::len), Some(csv_rows));
     assert!(csv_rows > 100, "{csv_rows} rows");
+    // And as Parquet (the default weights, held to 18 places, fit its decimals).
+    if cfg!(feature = "parquet") {
+        let parquet = write_results("as-parquet", "parquet");
+        assert_eq!(parquet.status.code(), Some(0), "stderr: {}", stderr(&parquet));
+        for table in ["Office", "Office_UserEntity", "Office_ScoreExplanation"] {
+            let path = scratch.path(&format!("as-parquet/{table}.parquet"));
+            assert!(std::fs::metadata(&path).is_ok_and(|file| file.len() > 100), "{table}");
+        }
+    }
 }
 
 /// Runs `rapport enrichment ...` against the scratch folder's store.
