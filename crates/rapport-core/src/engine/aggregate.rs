@@ -94,7 +94,7 @@ impl ActivityTable {
             Some(start) => {
                 let count = u32::try_from(self.spilled.len() - start).unwrap_or(u32::MAX);
                 activity.flags |= FLAG_SPILLED;
-                activity.people = [start as u32, (start as u64 >> 32) as u32, count, 0, 0, 0];
+                activity.people = spilled_people(start as u64, count);
             }
         }
         self.activities.push(activity);
@@ -177,12 +177,18 @@ fn place_accounts(
     }
 }
 
+/// The `people` of a spilled activity: where its people start in the arena (low and high 32
+/// bits) and how many there are.
+fn spilled_people(start: u64, count: u32) -> [u32; INLINE_PEOPLE] {
+    [start as u32, (start >> 32) as u32, count, 0, 0, 0]
+}
+
 /// `activity` with its spilled people (if any) found `offset` further on in the arena.
 fn moved_spill(mut activity: Activity, offset: u64) -> Activity {
     if offset != 0 && activity.flags & FLAG_SPILLED != 0 {
         let [low, high, count, ..] = activity.people;
         let start = (u64::from(low) | (u64::from(high) << 32)).saturating_add(offset);
-        activity.people = [start as u32, (start >> 32) as u32, count, 0, 0, 0];
+        activity.people = spilled_people(start, count);
     }
     activity
 }
@@ -583,13 +589,7 @@ fn classify(
     let EmailPart { mut classified, skipped, mut processed_users } = part;
     skipped_emails.merge(&skipped);
     let mut mark_processed = |participants: &mut dyn Iterator<Item = u32>| {
-        for id in participants {
-            if class_of(id) == CLASS_ORG
-                && let Some(slot) = processed_users.get_mut(id as usize)
-            {
-                *slot = true;
-            }
-        }
+        mark_org_users(&mut processed_users, address_class, participants);
     };
     let mut accounts: Vec<u32> = Vec::new();
 
@@ -685,13 +685,7 @@ fn classify_emails(
     };
     let EmailPart { classified, skipped: skipped_emails, processed_users } = part;
     let mut mark_processed = |participants: &mut dyn Iterator<Item = u32>| {
-        for id in participants {
-            if class_of(id) == CLASS_ORG
-                && let Some(slot) = processed_users.get_mut(id as usize)
-            {
-                *slot = true;
-            }
-        }
+        mark_org_users(processed_users, address_class, participants);
     };
     let mut accounts: Vec<u32> = Vec::new();
     for email in emails.get(range).unwrap_or_default() {
@@ -760,6 +754,21 @@ fn classify_emails(
             counted = true;
         }
         classified.emails_counted += u64::from(counted);
+    }
+}
+
+/// Marks the org users among `participants` as processed (§6).
+fn mark_org_users(
+    processed_users: &mut [bool],
+    address_class: &[u32],
+    participants: &mut dyn Iterator<Item = u32>,
+) {
+    for id in participants {
+        if address_class.get(id as usize) == Some(&CLASS_ORG)
+            && let Some(slot) = processed_users.get_mut(id as usize)
+        {
+            *slot = true;
+        }
     }
 }
 
