@@ -42,10 +42,18 @@ pub fn unzigzag128(value: u128) -> i128 {
 
 /// A fast checksum of `bytes` (not cryptographic): tells a damaged image from an intact one.
 pub fn checksum(bytes: &[u8]) -> u64 {
+    checksum_parts(&[bytes])
+}
+
+/// [`checksum`] of several byte runs read as one record (an image around a part checked
+/// apart).
+pub fn checksum_parts(parts: &[&[u8]]) -> u64 {
     use std::hash::Hasher as _;
     let mut hasher = crate::engine::hash::FxHasher::default();
-    hasher.write(bytes);
-    hasher.write_usize(bytes.len());
+    for part in parts {
+        hasher.write(part);
+    }
+    hasher.write_usize(parts.iter().map(|part| part.len()).sum());
     hasher.finish()
 }
 

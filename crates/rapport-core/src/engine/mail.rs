@@ -13,7 +13,7 @@ use super::hash::{
     with_headroom,
 };
 use super::{CopyRecord, NONE};
-use crate::codec::checksum;
+use crate::codec::{checksum, checksum_parts};
 use crate::identity;
 use crate::model::{EmailCopy, MailRecord, SkipCounts, SkipReason};
 use crate::period::Window;
@@ -458,10 +458,10 @@ impl MailState {
             }
         }
         let ids_checksum = checksum(out.get(ids_at..ids_end).unwrap_or_default());
-        let rest_checksum = checksum_apart(
+        let rest_checksum = checksum_parts(&[
             out.get(body_at..ids_at).unwrap_or_default(),
             out.get(ids_end..).unwrap_or_default(),
-        );
+        ]);
         if let Some(slot) = out.get_mut(checksum_at..body_at) {
             let both = [rest_checksum.to_le_bytes(), ids_checksum.to_le_bytes()].concat();
             slot.copy_from_slice(&both);
@@ -492,10 +492,10 @@ impl MailState {
                 let message_ids = Reader { bytes: ids_bytes, at: 0 }.interner();
                 (intact, message_ids)
             });
-            let rest_intact = checksum_apart(
+            let rest_intact = checksum_parts(&[
                 bytes.get(body_at..ids_start).unwrap_or_default(),
                 bytes.get(ids_end..).unwrap_or_default(),
-            ) == rest_checksum;
+            ]) == rest_checksum;
             let rest = Self::load_rest(&mut reader, bytes, addresses, n_message_ids);
             let (ids_intact, message_ids) = second.join().unwrap_or_else(|_| {
                 (false, Err(LoadError("the message ids could not be read".into())))
@@ -697,15 +697,6 @@ fn fingerprint_hash(sender: u32, sent: i64, recipients: &[u32]) -> u32 {
     }
     hasher.write_usize(recipients.len());
     hasher.finish() as u32
-}
-
-/// The checksum of two byte runs as one (the image around its message ids).
-fn checksum_apart(first: &[u8], second: &[u8]) -> u64 {
-    let mut hasher = FxHasher::default();
-    hasher.write(first);
-    hasher.write(second);
-    hasher.write_usize(first.len() + second.len());
-    hasher.finish()
 }
 
 fn put_u32(out: &mut Vec<u8>, value: u32) {
