@@ -23,3 +23,4 @@ mod wire;
 pub use config::{GraphConfig, consent_url};
 pub use error::GraphError;
 pub use http::{ClientOptions, GraphClient};
+pub use wire::DeltaPage;

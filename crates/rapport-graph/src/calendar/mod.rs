@@ -8,13 +8,13 @@
 use std::str::FromStr;
 
 use rapport_core::calendar::Zone;
-use rapport_core::model::{MeetingCopy, SkipCounts, SkipReason, UnixSeconds};
+use rapport_core::model::{MeetingCopy, SkipReason, UnixSeconds};
 
 use crate::http::{encode_path_segment, encode_query_value};
 use crate::mail::{format_instant, parse_instant};
 use crate::wire::{
-    LenientBool, LenientList, LenientObject, LenientStr, Page, WireEmailAddress, WireRecipient,
-    WireRemoved,
+    DeltaItem, DeltaPage, LenientBool, LenientList, LenientObject, LenientStr, WireEmailAddress,
+    WireRecipient, WireRemoved, read_delta_page,
 };
 
 #[cfg(test)]
@@ -44,21 +44,10 @@ pub struct CalendarItem {
     pub meeting: MeetingCopy,
 }
 
-/// One page of a calendarView delta round.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EventPage {
-    /// New or changed occurrences.
-    pub upserted: Vec<CalendarItem>,
-    /// Graph ids to forget: `@removed` items, and items that no longer read as a meeting.
-    pub removed: Vec<String>,
-    /// Items that could not be used: without an id or with an unreadable time (`unparseable`),
-    /// or without a start (`invalid_date`).
-    pub skipped: SkipCounts,
-    /// The next page of this round.
-    pub next_link: Option<String>,
-    /// The link of the next round (last page only).
-    pub delta_link: Option<String>,
-}
+/// One page of a calendarView delta round. `removed` also holds the ids of items that no longer
+/// read as a meeting; `skipped` counts items without an id or with an unreadable time
+/// (`unparseable`), or without a start (`invalid_date`).
+pub type EventPage = DeltaPage<CalendarItem>;
 
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
@@ -118,37 +107,24 @@ struct WireResponseStatus<'a> {
 
 /// Reads one page of a calendarView delta answer.
 pub fn read_event_page(body: &[u8]) -> Result<EventPage, serde_json::Error> {
-    let page: Page<WireEvent<'_>> = serde_json::from_slice(body)?;
-    let mut out = EventPage {
-        upserted: Vec::with_capacity(page.value.0.len()),
-        next_link: page.next_link,
-        delta_link: page.delta_link,
-        ..EventPage::default()
-    };
-    for item in page.value.0 {
-        let Some(event) = item.0 else {
-            out.skipped.add(SkipReason::Unparseable);
-            continue;
-        };
-        let Some(graph_id) = event.id.as_deref().filter(|id| !id.is_empty()).map(str::to_owned)
-        else {
-            out.skipped.add(SkipReason::Unparseable);
-            continue;
-        };
-        if event.removed.0.is_some() {
+    read_delta_page(body, |graph_id, event: &WireEvent<'_>, out| match map_event(graph_id, event) {
+        Mapped::Item(item) => out.upserted.push(item),
+        Mapped::Ignored => {}
+        Mapped::Skipped(graph_id, reason) => {
+            out.skipped.add(reason);
             out.removed.push(graph_id);
-            continue;
         }
-        match map_event(graph_id, &event) {
-            Mapped::Item(item) => out.upserted.push(item),
-            Mapped::Ignored => {}
-            Mapped::Skipped(graph_id, reason) => {
-                out.skipped.add(reason);
-                out.removed.push(graph_id);
-            }
-        }
+    })
+}
+
+impl DeltaItem for WireEvent<'_> {
+    fn graph_id(&self) -> Option<&str> {
+        self.id.as_deref()
     }
-    Ok(out)
+
+    fn is_removed(&self) -> bool {
+        self.removed.0.is_some()
+    }
 }
 
 enum Mapped {

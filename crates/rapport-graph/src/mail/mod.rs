@@ -10,13 +10,13 @@ use std::collections::{HashMap, HashSet};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT;
-use rapport_core::model::{EmailCopy, SkipCounts, SkipReason, UnixSeconds};
+use rapport_core::model::{EmailCopy, UnixSeconds};
 
 use crate::GraphError;
 use crate::http::{GraphClient, ItemsAndNext, encode_path_segment, encode_query_value};
 use crate::wire::{
-    LenientBool, LenientInt, LenientList, LenientObject, LenientStr, Page, WireRecipient,
-    WireRemoved,
+    DeltaItem, DeltaPage, LenientBool, LenientInt, LenientList, LenientObject, LenientStr, Page,
+    WireRecipient, WireRemoved, read_delta_page,
 };
 
 #[cfg(test)]
@@ -59,20 +59,9 @@ pub struct MailItem {
     pub conversation_index: Vec<u8>,
 }
 
-/// One page of a message delta round.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MessagePage {
-    /// New or changed messages.
-    pub upserted: Vec<MailItem>,
-    /// Graph ids to forget: `@removed` items, and drafts.
-    pub removed: Vec<String>,
-    /// Items that could not be used: without an id (`unparseable`).
-    pub skipped: SkipCounts,
-    /// The next page of this round.
-    pub next_link: Option<String>,
-    /// The link of the next round (last page only).
-    pub delta_link: Option<String>,
-}
+/// One page of a message delta round. `removed` also holds drafts' ids; `skipped` counts only
+/// items that are not objects or have no id (`unparseable`).
+pub type MessagePage = DeltaPage<MailItem>;
 
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
@@ -105,30 +94,23 @@ struct WireMessage<'a> {
 
 /// Reads one page of a message delta answer.
 pub fn read_message_page(body: &[u8]) -> Result<MessagePage, serde_json::Error> {
-    let page: Page<WireMessage<'_>> = serde_json::from_slice(body)?;
-    let mut out = MessagePage {
-        upserted: Vec::with_capacity(page.value.0.len()),
-        next_link: page.next_link,
-        delta_link: page.delta_link,
-        ..MessagePage::default()
-    };
-    for item in page.value.0 {
-        let Some(message) = item.0 else {
-            out.skipped.add(SkipReason::Unparseable);
-            continue;
-        };
-        let Some(graph_id) = message.id.as_deref().filter(|id| !id.is_empty()).map(str::to_owned)
-        else {
-            out.skipped.add(SkipReason::Unparseable);
-            continue;
-        };
-        if message.removed.0.is_some() || message.is_draft.0 == Some(true) {
+    read_delta_page(body, |graph_id, message: &WireMessage<'_>, out| {
+        if message.is_draft.0 == Some(true) {
             out.removed.push(graph_id);
-            continue;
+        } else {
+            out.upserted.push(map_message(graph_id, message));
         }
-        out.upserted.push(map_message(graph_id, &message));
+    })
+}
+
+impl DeltaItem for WireMessage<'_> {
+    fn graph_id(&self) -> Option<&str> {
+        self.id.as_deref()
     }
-    Ok(out)
+
+    fn is_removed(&self) -> bool {
+        self.removed.0.is_some()
+    }
 }
 
 fn map_message(graph_id: String, message: &WireMessage<'_>) -> MailItem {

@@ -18,11 +18,11 @@ use std::time::Duration;
 use rapport_core::model::{SkipCounts, UnixSeconds};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
-use crate::GraphError;
-use crate::calendar::{CalendarItem, EventPage, read_event_page};
+use crate::calendar::{CalendarItem, read_event_page};
 use crate::config::GraphConfig;
 use crate::http::{ClientOptions, GraphClient, Prefer};
-use crate::mail::{MailFolder, MailItem, MessagePage, read_message_page};
+use crate::mail::{MailFolder, MailItem, read_message_page};
+use crate::{DeltaPage, GraphError};
 
 #[cfg(test)]
 mod tests;
@@ -704,46 +704,18 @@ async fn sync_calendar(
     .await
 }
 
-/// A page of a delta round, mail or calendar.
-trait RoundPage {
-    /// How many ids the page removes.
-    fn n_removed(&self) -> usize;
-    /// Takes the page's nextLink and deltaLink.
-    fn take_links(&mut self) -> (Option<String>, Option<String>);
-}
-
-impl RoundPage for MessagePage {
-    fn n_removed(&self) -> usize {
-        self.removed.len()
-    }
-
-    fn take_links(&mut self) -> (Option<String>, Option<String>) {
-        (self.next_link.take(), self.delta_link.take())
-    }
-}
-
-impl RoundPage for EventPage {
-    fn n_removed(&self) -> usize {
-        self.removed.len()
-    }
-
-    fn take_links(&mut self) -> (Option<String>, Option<String>) {
-        (self.next_link.take(), self.delta_link.take())
-    }
-}
-
 /// Reads one stream's round page by page, from the `stored` link when it points at the Graph
 /// endpoint (the stream goes on), else from `first_url` (the stream starts over, `reset`). A
 /// lost sync state starts the round over once. `to_event` counts a page's upserted items and
 /// makes its event from the page, whether it resets the stream, and the cursor it reaches.
-async fn sync_round<P: RoundPage>(
+async fn sync_round<Item>(
     context: &RunContext,
     mailbox: &str,
     prefer: Prefer,
-    read: fn(&[u8]) -> Result<P, serde_json::Error>,
+    read: fn(&[u8]) -> Result<DeltaPage<Item>, serde_json::Error>,
     stored: Option<String>,
     first_url: impl Fn() -> String,
-    mut to_event: impl FnMut(P, bool, Option<Cursor>) -> SyncEvent,
+    mut to_event: impl FnMut(DeltaPage<Item>, bool, Option<Cursor>) -> SyncEvent,
 ) -> Result<(), GraphError> {
     let client = &context.client;
     let (mut url, mut reset) = match stored {
@@ -763,10 +735,9 @@ async fn sync_round<P: RoundPage>(
             }
             Err(error) => return Err(error),
         };
-        let (next_link, delta_link) = page.take_links();
-        let cursor = next_cursor(client, next_link, delta_link)?;
+        let cursor = next_cursor(client, page.next_link.take(), page.delta_link.take())?;
         context.pages.fetch_add(1, Ordering::Relaxed);
-        context.removed.fetch_add(page.n_removed() as u64, Ordering::Relaxed);
+        context.removed.fetch_add(page.removed.len() as u64, Ordering::Relaxed);
         let next = match &cursor {
             Some(Cursor::Next(link)) => Some(link.clone()),
             _ => None,

@@ -6,11 +6,15 @@
 //! a page of a hundred messages into a "malformed JSON" retry and then a failed mailbox. Only text
 //! that is not JSON at all is malformed. Strings are borrowed from the page when they hold no
 //! escapes, so reading a page allocates little beyond what the caller keeps.
+//!
+//! [`DeltaPage`] and [`read_delta_page`] are what the mail and calendar delta streams share: the
+//! page they read, and the handling of items without an id and of `@removed` items.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
+use rapport_core::model::{SkipCounts, SkipReason};
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 #[cfg(test)]
@@ -301,6 +305,79 @@ impl<T> Default for Page<T> {
     fn default() -> Self {
         Page { value: LenientList::default(), next_link: None, delta_link: None }
     }
+}
+
+/// One page of a delta round, read and mapped: its items, the ids to forget, the counted skips
+/// and its links. Mail reads [`crate::mail::MessagePage`]s, calendars
+/// [`crate::calendar::EventPage`]s.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeltaPage<Item> {
+    /// New or changed items.
+    pub upserted: Vec<Item>,
+    /// Graph ids to forget: `@removed` items, and items the stream drops (see its page type).
+    pub removed: Vec<String>,
+    /// Items that could not be used: not an object or without an id (`unparseable`), and the
+    /// stream's own reasons (see its page type).
+    pub skipped: SkipCounts,
+    /// The next page of this round.
+    pub next_link: Option<String>,
+    /// The link of the next round (last page only).
+    pub delta_link: Option<String>,
+}
+
+impl<Item> Default for DeltaPage<Item> {
+    fn default() -> Self {
+        DeltaPage {
+            upserted: Vec::new(),
+            removed: Vec::new(),
+            skipped: SkipCounts::default(),
+            next_link: None,
+            delta_link: None,
+        }
+    }
+}
+
+/// The parts of a wire item that every delta stream reads the same way.
+pub(crate) trait DeltaItem {
+    /// The item's Graph id, if any.
+    fn graph_id(&self) -> Option<&str>;
+    /// True for an `@removed` item.
+    fn is_removed(&self) -> bool;
+}
+
+/// Reads one delta page: an item that is not an object or has no id is skipped as
+/// `unparseable`, an `@removed` item's id goes to `removed`, and `map` takes every other item
+/// with its id and adds what it makes of it to the page.
+pub(crate) fn read_delta_page<'de, Wire, Item>(
+    body: &'de [u8],
+    mut map: impl FnMut(String, &Wire, &mut DeltaPage<Item>),
+) -> Result<DeltaPage<Item>, serde_json::Error>
+where
+    Wire: Deserialize<'de> + DeltaItem,
+{
+    let page: Page<Wire> = serde_json::from_slice(body)?;
+    let mut out = DeltaPage {
+        upserted: Vec::with_capacity(page.value.0.len()),
+        next_link: page.next_link,
+        delta_link: page.delta_link,
+        ..DeltaPage::default()
+    };
+    for item in page.value.0 {
+        let Some(wire) = item.0 else {
+            out.skipped.add(SkipReason::Unparseable);
+            continue;
+        };
+        let Some(graph_id) = wire.graph_id().filter(|id| !id.is_empty()).map(str::to_owned) else {
+            out.skipped.add(SkipReason::Unparseable);
+            continue;
+        };
+        if wire.is_removed() {
+            out.removed.push(graph_id);
+            continue;
+        }
+        map(graph_id, &wire, &mut out);
+    }
+    Ok(out)
 }
 
 /// `{"emailAddress": {"name": ..., "address": ...}}`: a recipient, an organizer or an attendee's
