@@ -41,6 +41,17 @@ impl<'a> From<&'a Enrichment> for Tables<'a> {
     }
 }
 
+impl<'a> From<&'a image::Tables> for Tables<'a> {
+    fn from(tables: &'a image::Tables) -> Tables<'a> {
+        Tables {
+            rows: &tables.rows,
+            scores: &tables.scores,
+            weights: &tables.weights,
+            users: &tables.users,
+        }
+    }
+}
+
 impl Tables<'_> {
     fn explanations(&self) -> Vec<Explanation> {
         rapport_core::engine::explain(self.rows, self.scores, self.weights)
@@ -154,13 +165,7 @@ pub(crate) fn write_published(
         if table.format == TABLES_IMAGE {
             let decoded = image::decode(&table.bytes)
                 .with_context(|| format!("the published table {} cannot be read", table.name))?;
-            let parts = Tables {
-                rows: &decoded.rows,
-                scores: &decoded.scores,
-                weights: &decoded.weights,
-                users: &decoded.users,
-            };
-            stage_tables(&mut staged, dir, &table.name, format, true, parts)?;
+            stage_tables(&mut staged, dir, &table.name, format, true, (&decoded).into())?;
         } else if table.format == "csv" && matches!(format, Format::Csv) {
             staged.write(dir, &format!("{}.csv", table.name), |file| {
                 Ok(file.write_all(&table.bytes)?)

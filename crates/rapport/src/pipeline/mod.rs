@@ -451,10 +451,10 @@ fn next_keys(
 
 /// The ledger's trim to the window (metrics §7: kept activity is trimmed to the window): every
 /// mail file whose kept copies include some sent well before `window_start` (see below) gets a
-/// `Trim` change that drops every copy sent before it. Those copies are `outside_window` at this run and at every later one (a
-/// window only moves forward; a run whose window starts earlier reads the file again), so the
-/// counts stay those of a full read. Rows written before the ledger knew its oldest copy are
-/// decoded once to find out.
+/// `Trim` change that drops every copy sent before it. Those copies are `outside_window` at this
+/// run and at every later one (a window only moves forward; a run whose window starts earlier
+/// reads the file again), so the counts stay those of a full read. Rows written before the
+/// ledger knew its oldest copy are decoded once to find out.
 ///
 /// A row is trimmed once it holds copies more than [`TRIM_SLACK_SECONDS`] older than the
 /// window, and then to the window: a weekly schedule moves the window every run, and rewriting

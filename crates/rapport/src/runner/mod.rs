@@ -416,8 +416,9 @@ fn run_stages(
 
     start_stage(store, run, Stage::Publish, 1, cancel)?;
     let mut published = publish(&settings.output_table, &enrichment_result, read.update)?;
-    // The kept image is rewritten only when it is missing or a twentieth of it changed: until
-    // then the few files that changed come from the ledger, which is cheaper than rewriting it.
+    // The kept image is rewritten only when it is missing, a twentieth of it changed, or a
+    // segment took a new key: until then the few files that changed come from the ledger, which
+    // is cheaper than rewriting it.
     let rewrite =
         !mail.was_loaded() || renamed || mail.churn().saturating_mul(20) > mail.n_copies();
     published.mail = rewrite.then_some(mail);

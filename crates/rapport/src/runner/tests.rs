@@ -555,12 +555,12 @@ fn the_ledger_is_trimmed_to_the_window_and_counts_stay_those_of_a_full_read() {
     assert_eq!(summary_without_counters(&later), summary_without_counters(&full));
     assert_eq!(later.summary["skipped"]["outside_window"], 3);
     assert_eq!(later.summary["emails_seen"], 7);
-    // The kept mail state outlives the first run's trim: every mail file came from it.
+    // Every mail file of this run came from the kept mail state (no earlier run trimmed).
     assert_eq!(later.summary["ledger_files_kept"], 3);
     // Again, from the trimmed row (and the kept mail state), nothing changes.
     let again = fixture.run_with(later_t, LEDGER_LIMITS);
     assert_eq!(counters(&again), (0, 3));
-    assert_eq!(again.summary["ledger_files_kept"], 3, "and it outlives this trim too");
+    assert_eq!(again.summary["ledger_files_kept"], 3, "the kept state outlives the trim");
     assert_eq!(tables(&again), tables(&full));
     assert_eq!(summary_without_counters(&again), summary_without_counters(&full));
 
