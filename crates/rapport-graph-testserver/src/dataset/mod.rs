@@ -810,24 +810,24 @@ impl Dataset {
     }
 
     pub(crate) fn mailbox(&self, user: &str) -> Result<&Mailbox, DatasetError> {
-        let user_index =
-            self.user_index(user).ok_or_else(|| DatasetError::UnknownUser(user.to_owned()))?;
-        self.mailbox_of_user
-            .get(user_index)
-            .copied()
-            .flatten()
-            .and_then(|index| self.mailboxes.get(index))
-            .ok_or_else(|| DatasetError::NoMailbox(user.to_owned()))
+        let index = self.mailbox_index(user)?;
+        self.mailboxes.get(index).ok_or_else(|| DatasetError::NoMailbox(user.to_owned()))
     }
 
     fn mailbox_mut(&mut self, user: &str) -> Result<&mut Mailbox, DatasetError> {
+        let index = self.mailbox_index(user)?;
+        self.mailboxes.get_mut(index).ok_or_else(|| DatasetError::NoMailbox(user.to_owned()))
+    }
+
+    /// The index in `mailboxes` of `user`'s mailbox: the one lookup behind [`Dataset::mailbox`]
+    /// and [`Dataset::mailbox_mut`].
+    fn mailbox_index(&self, user: &str) -> Result<usize, DatasetError> {
         let user_index =
             self.user_index(user).ok_or_else(|| DatasetError::UnknownUser(user.to_owned()))?;
         self.mailbox_of_user
             .get(user_index)
             .copied()
             .flatten()
-            .and_then(|index| self.mailboxes.get_mut(index))
             .ok_or_else(|| DatasetError::NoMailbox(user.to_owned()))
     }
 
@@ -840,9 +840,9 @@ impl Dataset {
 
     fn folder_mut(&mut self, user: &str, folder_id: &str) -> Result<&mut Folder, DatasetError> {
         let mailbox = self.mailbox_mut(user)?;
-        let index = folder_index(mailbox, folder_id)
-            .ok_or_else(|| DatasetError::UnknownFolder(folder_id.to_owned()))?;
-        mailbox.folders.get_mut(index).ok_or_else(|| DatasetError::UnknownFolder(folder_id.into()))
+        folder_index(mailbox, folder_id)
+            .and_then(|index| mailbox.folders.get_mut(index))
+            .ok_or_else(|| DatasetError::UnknownFolder(folder_id.to_owned()))
     }
 
     /// The users that are members of group `group_index`, directly or through nested groups,
