@@ -276,6 +276,25 @@ impl<T> Items<T> {
         }
     }
 
+    /// Applies one delta page: a reset round starts afresh, then removals, then upserts.
+    fn apply_page(
+        &mut self,
+        reset: bool,
+        removed: &[String],
+        upserted: Vec<T>,
+        graph_id: impl Fn(&T) -> String,
+    ) {
+        if reset {
+            *self = Items::default();
+        }
+        for id in removed {
+            self.remove(id);
+        }
+        for item in upserted {
+            self.upsert(graph_id(&item), item);
+        }
+    }
+
     fn into_items(self) -> impl Iterator<Item = T> {
         self.items.into_iter().flatten()
     }
@@ -298,28 +317,16 @@ impl Collected {
             SyncEvent::MailPage(page) => {
                 let key = (page.mailbox, page.folder.path, page.folder.id);
                 let folder = self.folders.entry(key).or_default();
-                if page.reset {
-                    *folder = Items::default();
-                }
-                for id in &page.removed {
-                    folder.remove(id);
-                }
-                for item in page.upserted {
-                    folder.upsert(item.graph_id.clone(), item);
-                }
+                folder.apply_page(page.reset, &page.removed, page.upserted, |item| {
+                    item.graph_id.clone()
+                });
                 self.mail_skips.merge(&page.skipped);
             }
             SyncEvent::CalendarPage(page) => {
                 let calendar = self.calendars.entry(page.mailbox).or_default();
-                if page.reset {
-                    *calendar = Items::default();
-                }
-                for id in &page.removed {
-                    calendar.remove(id);
-                }
-                for item in page.upserted {
-                    calendar.upsert(item.graph_id.clone(), item);
-                }
+                calendar.apply_page(page.reset, &page.removed, page.upserted, |item| {
+                    item.graph_id.clone()
+                });
                 self.meeting_skips.merge(&page.skipped);
             }
             SyncEvent::FolderGone { mailbox, folder_id } => {

@@ -481,13 +481,7 @@ fn a_damaged_kept_mail_state_is_set_aside_with_a_warning_and_the_ledger_is_read(
     assert_eq!(counters(&second), (0, 3));
     assert_eq!(second.summary["ledger_files_kept"], 0);
     assert_eq!(tables(&second), tables(&first));
-    let runs = fixture.store.runs(fixture.id).expect("runs");
-    let warnings = &runs.first().expect("a run").warnings;
-    assert!(
-        warnings.iter().any(|warning| warning.contains("checksum mismatch")
-            && warning.contains("the ledger is read instead")),
-        "{warnings:?}"
-    );
+    assert_latest_warning(&fixture, &["checksum mismatch", "the ledger is read instead"]);
     // The run kept a good state again.
     assert_eq!(fixture.run().summary["ledger_files_kept"], 3);
     // An empty file (a crash while the file system wrote it) is set aside the same way.
@@ -495,11 +489,15 @@ fn a_damaged_kept_mail_state_is_set_aside_with_a_warning_and_the_ledger_is_read(
     let after_empty = fixture.run();
     assert_eq!(counters(&after_empty), (0, 3));
     assert_eq!(tables(&after_empty), tables(&first));
+    assert_latest_warning(&fixture, &["enrichment-1.mail", "the ledger is read instead"]);
+}
+
+/// Asserts that the latest run has a warning containing every one of `parts`.
+fn assert_latest_warning(fixture: &Fixture, parts: &[&str]) {
     let runs = fixture.store.runs(fixture.id).expect("runs");
     let warnings = &runs.first().expect("a run").warnings;
     assert!(
-        warnings.iter().any(|warning| warning.contains("enrichment-1.mail")
-            && warning.contains("the ledger is read instead")),
+        warnings.iter().any(|warning| parts.iter().all(|part| warning.contains(part))),
         "{warnings:?}"
     );
 }
