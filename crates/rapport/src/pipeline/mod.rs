@@ -409,6 +409,24 @@ fn next_keys(
     key_id: i64,
     erased_generation: usize,
 ) -> Vec<(String, String)> {
+    // The changes by path (and touches by row), so each file looks its own up.
+    let mut upserts: HashMap<&Path, (u64, i64, u64)> = HashMap::new();
+    let mut touches: HashMap<i64, (u64, i64)> = HashMap::new();
+    let mut trims: HashMap<&Path, i64> = HashMap::new();
+    for change in changes {
+        match change {
+            LedgerChange::Upsert { path, size, mtime_ns, content_hash, .. } => {
+                upserts.insert(path, (*size, *mtime_ns, *content_hash));
+            }
+            LedgerChange::Touch { id, size, mtime_ns } => {
+                touches.insert(*id, (*size, *mtime_ns));
+            }
+            LedgerChange::Trim { path, trimmed_before, .. } => {
+                trims.insert(path, *trimmed_before);
+            }
+            _ => {}
+        }
+    }
     let mut renamed = Vec::new();
     let mut done: HashSet<&Path> = HashSet::new();
     for (item, key) in mail_items.iter().zip(item_keys) {
@@ -418,26 +436,15 @@ fn next_keys(
         }
         let row = known.get(path);
         let mut stamp = row.map(row_stamp);
-        for change in changes {
-            match change {
-                LedgerChange::Upsert { path: changed, size, mtime_ns, content_hash, .. }
-                    if changed == path =>
-                {
-                    stamp = Some((&item.path, *size, *mtime_ns, *content_hash, i64::MIN));
-                }
-                LedgerChange::Touch { id, size, mtime_ns } => {
-                    if let (Some(row), Some(stamp)) = (row.filter(|row| row.id == *id), &mut stamp)
-                    {
-                        *stamp = (&item.path, *size, *mtime_ns, row.content_hash, stamp.4);
-                    }
-                }
-                LedgerChange::Trim { path: changed, trimmed_before, .. } if changed == path => {
-                    if let Some(stamp) = &mut stamp {
-                        stamp.4 = *trimmed_before;
-                    }
-                }
-                _ => {}
-            }
+        if let Some((size, mtime_ns, content_hash)) = upserts.get(path) {
+            stamp = Some((&item.path, *size, *mtime_ns, *content_hash, i64::MIN));
+        } else if let (Some(row), Some(stamp)) = (row, &mut stamp)
+            && let Some((size, mtime_ns)) = touches.get(&row.id)
+        {
+            *stamp = (&item.path, *size, *mtime_ns, row.content_hash, row.trimmed_before);
+        }
+        if let (Some(trimmed_before), Some(stamp)) = (trims.get(path), &mut stamp) {
+            stamp.4 = *trimmed_before;
         }
         if let Some(stamp) = stamp {
             let next = segment_key(stamp, key_id, erased_generation);
