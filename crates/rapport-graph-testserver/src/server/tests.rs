@@ -228,6 +228,12 @@ fn delta_path(user: &str, folder: &str) -> String {
     )
 }
 
+/// The first calendarView delta request of `user` over `[start, end)` (dates or instants as
+/// Graph takes them).
+fn calendar_path(user: &str, start: &str, end: &str) -> String {
+    format!("/v1.0/users/{user}/calendarView/delta?startDateTime={start}&endDateTime={end}")
+}
+
 /// Follows a round from `first` to its deltaLink, sending `prefer` on every request; returns
 /// the ids page by page and the deltaLink.
 async fn round(
@@ -596,15 +602,11 @@ async fn mail_folders_list_and_recurse() {
 async fn calendar_view_window_and_changes() {
     let (server, token) = small_server().await;
     let chen = "chen@contoso.example";
-    let window = format!(
-        "/v1.0/users/{chen}/calendarView/delta?startDateTime=2025-03-01T00:00:00Z&endDateTime=2026-03-01T00:00:00Z"
-    );
+    let window = calendar_path(chen, "2025-03-01T00:00:00Z", "2026-03-01T00:00:00Z");
     let prefer = "odata.maxpagesize=2, outlook.timezone=\"UTC\"";
     let (pages, delta) = round(&server, &token, &window, prefer).await;
     assert_eq!(pages, [vec!["AAMkAEaC03AAA=", "AAMkAEaC06AAA="], vec!["AAMkAEaC07AAA="]]);
-    let before = format!(
-        "/v1.0/users/{chen}/calendarView/delta?startDateTime=2025-01-01T00:00:00Z&endDateTime=2025-02-01T00:00:00Z"
-    );
+    let before = calendar_path(chen, "2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z");
     let (pages, _) = round(&server, &token, &before, prefer).await;
     assert_eq!(pages, [vec!["AAMkAEaC10AAA="]]);
     let reply = get(&server, &window, &token, &[("Prefer", prefer)]).await;
@@ -620,8 +622,8 @@ async fn calendar_view_window_and_changes() {
     );
 
     // Bianca's series: occurrences and the exception, with seriesMasterId and originalStart.
-    let bianca = "/v1.0/users/bianca@contoso.example/calendarView/delta?startDateTime=2025-10-01&endDateTime=2025-11-01";
-    let series = get(&server, bianca, &token, &[]).await;
+    let bianca = calendar_path("bianca@contoso.example", "2025-10-01", "2025-11-01");
+    let series = get(&server, &bianca, &token, &[]).await;
     let shape = series.values(|item| {
         (text(item, "type"), text(item, "originalStart"), text(&item["start"], "dateTime"))
     });
@@ -813,9 +815,7 @@ async fn faults_fire_as_asked() {
     assert_eq!(statuses[1].header("retry-after"), Some("7"));
     assert_eq!(statuses[1].error_code(), "TooManyRequests");
 
-    let calendar = format!(
-        "/v1.0/users/{ADELE}/calendarView/delta?startDateTime=2025-03-01&endDateTime=2026-03-01"
-    );
+    let calendar = calendar_path(ADELE, "2025-03-01", "2026-03-01");
     let first = get(&server, &calendar, &token, &[]).await;
     let second = get(&server, &calendar, &token, &[]).await;
     let third = get(&server, &calendar, &token, &[]).await;
@@ -836,10 +836,10 @@ async fn faults_fire_as_asked() {
     assert!(serde_json::from_str::<Value>(&whole.body).is_ok());
 
     for path in [
-        "/v1.0/users/bianca@contoso.example/mailFolders",
-        "/v1.0/users/bianca@contoso.example/calendarView/delta?startDateTime=2025-03-01&endDateTime=2026-03-01",
+        "/v1.0/users/bianca@contoso.example/mailFolders".to_owned(),
+        calendar_path("bianca@contoso.example", "2025-03-01", "2026-03-01"),
     ] {
-        let reply = get(&server, path, &token, &[]).await;
+        let reply = get(&server, &path, &token, &[]).await;
         assert_error(&reply, 404, "MailboxNotEnabledForRESTAPI");
     }
     assert_eq!(get(&server, "/v1.0/users/bianca@contoso.example", &token, &[]).await.status, 200);
@@ -907,15 +907,8 @@ async fn roles_are_checked() {
     assert_eq!(get(&server, &format!("/v1.0/users/{ADELE}"), &token, &[]).await.status, 200);
     let mail = get(&server, &delta_path(ADELE, "inbox"), &token, &[]).await;
     assert_error(&mail, 403, "ErrorAccessDenied");
-    let calendar = get(
-        &server,
-        &format!(
-            "/v1.0/users/{ADELE}/calendarView/delta?startDateTime=2025-03-01&endDateTime=2026-03-01"
-        ),
-        &token,
-        &[],
-    )
-    .await;
+    let calendar =
+        get(&server, &calendar_path(ADELE, "2025-03-01", "2026-03-01"), &token, &[]).await;
     assert_error(&calendar, 403, "ErrorAccessDenied");
     let groups = get(&server, "/v1.0/groups", &token, &[]).await;
     assert_error(&groups, 403, "Authorization_RequestDenied");
@@ -1028,9 +1021,7 @@ async fn generated_folders_page_through() {
     assert_eq!(server.remove_message(user, &inbox, &removed), Ok(()));
     let (pages, _) = round(&server, &token, &delta, "odata.maxpagesize=100").await;
     assert_eq!(pages, [vec![format!("-{removed}")]]);
-    let window = format!(
-        "/v1.0/users/{user}/calendarView/delta?startDateTime=2025-03-01T00:00:00Z&endDateTime=2026-03-01T00:00:00Z"
-    );
+    let window = calendar_path(user, "2025-03-01T00:00:00Z", "2026-03-01T00:00:00Z");
     let (pages, _) = round(&server, &token, &window, "odata.maxpagesize=15").await;
     assert_eq!(pages.iter().map(Vec::len).sum::<usize>(), expected_events);
 }
