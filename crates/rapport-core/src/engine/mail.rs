@@ -131,23 +131,26 @@ impl MailState {
         }
     }
 
-    /// Names the segment `from` `to` from now on (for the next run, which knows its source by
-    /// another stamp); true when there was one. A segment already named `to` is replaced.
-    pub fn rename_segment(&mut self, from: &str, to: &str) -> bool {
-        if from == to || !self.has_segment(from) {
-            return false;
-        }
+    /// Names each segment `from` `to` from now on (for the next run, which knows its source by
+    /// another stamp), in one pass; true when some segment was renamed. A segment already named
+    /// a `to` (and renamed to nothing) is replaced.
+    pub fn rename_segments(&mut self, renames: &[(String, String)]) -> bool {
+        let new_key: std::collections::HashMap<&str, &str> = renames
+            .iter()
+            .filter(|(from, to)| from != to)
+            .map(|(from, to)| (from.as_str(), to.as_str()))
+            .collect();
+        let taken: std::collections::HashSet<&str> = new_key.values().copied().collect();
+        let mut renamed = false;
         for segment in &mut self.segments {
-            if segment.key == to {
+            if let Some(to) = new_key.get(segment.key.as_str()) {
+                segment.key = (*to).to_owned();
+                renamed = true;
+            } else if taken.contains(segment.key.as_str()) {
                 segment.key = REPLACED.to_owned();
             }
         }
-        for segment in &mut self.segments {
-            if segment.key == from {
-                segment.key = to.to_owned();
-            }
-        }
-        true
+        renamed
     }
 
     /// True when a segment named `key` is held (loaded or pushed).

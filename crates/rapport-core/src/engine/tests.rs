@@ -1331,3 +1331,29 @@ fn tiny_inputs_split_in_two_give_the_same_result() {
     assert_eq!(single.rows.len(), 13);
     assert_eq!(aggregate::finish_with(engine(&emails, &meetings), 0).0, single);
 }
+
+#[test]
+fn renamed_segments_give_the_same_result_under_their_new_keys() {
+    let sources = kept_state_sources();
+    let mut full = fresh_engine();
+    push_sources(&mut full, &sources, &["a", "b", "c"]);
+    let expected = full.finish();
+
+    let mut first = fresh_engine();
+    // A stale segment named as "b" will be (holding other mail, and found first): replaced.
+    first.begin_mail_segment("b2");
+    let (_, stale) = sources.iter().find(|(name, _)| *name == "c").expect("c");
+    stale.iter().cloned().for_each(|record| first.push_mail(record));
+    push_sources(&mut first, &sources, &["a", "b", "c"]);
+    let (_, mut state) = first.finish_keeping_mail();
+    let renames = [("a".to_owned(), "a".to_owned()), ("b".to_owned(), "b2".to_owned())];
+    assert!(state.rename_segments(&renames));
+    assert!(!state.rename_segments(&[("gone".to_owned(), "x".to_owned())]));
+
+    let mut next = fresh_engine();
+    next.restore_mail(state);
+    assert!(next.has_mail_segment("a") && next.has_mail_segment("b2"));
+    assert!(!next.has_mail_segment("b"));
+    next.set_mail_order(&["a", "b2", "c"]).expect("held");
+    assert_eq!(next.finish(), expected);
+}

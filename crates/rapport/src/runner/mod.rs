@@ -398,10 +398,7 @@ fn run_stages(
     }
     let (mut enrichment_result, mut mail) = engine.finish_keeping_mail();
     // The segments go by the stamps the next run will find in the ledger.
-    let mut renamed = false;
-    for (from, to) in &read.renamed_segments {
-        renamed |= mail.rename_segment(from, to);
-    }
+    let renamed = mail.rename_segments(&read.renamed_segments);
     enrichment_result.summary.files_ignored = read.stats.files_ignored;
     for user in &mut enrichment_result.users {
         if let Some(real) = real_user_address.get(&user.email) {
