@@ -89,3 +89,55 @@ fn error_bodies() {
         (String::new(), String::new())
     );
 }
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct DeltaProbe<'a> {
+    #[serde(borrow)]
+    id: LenientStr<'a>,
+    #[serde(rename = "@removed", borrow)]
+    removed: LenientObject<WireRemoved<'a>>,
+    #[serde(borrow)]
+    name: LenientStr<'a>,
+}
+
+impl DeltaItem for DeltaProbe<'_> {
+    fn graph_id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    fn is_removed(&self) -> bool {
+        self.removed.0.is_some()
+    }
+}
+
+#[test]
+fn delta_pages_skip_id_less_items_and_forget_removed_ones() {
+    let body = br#"{
+        "@odata.nextLink": "https://g/delta?$skiptoken=2",
+        "value": [
+            {"id": "a", "name": "kept"},
+            null,
+            42,
+            {"name": "no id"},
+            {"id": "", "name": "empty id"},
+            {"id": 7, "name": "numeric id"},
+            {"id": "b", "@removed": {"reason": "deleted"}, "name": "gone"},
+            {"id": "c", "name": "dropped"}
+        ]
+    }"#;
+    let page = read_delta_page(body, |graph_id, probe: &DeltaProbe<'_>, out| {
+        if probe.name.as_deref() == Some("dropped") {
+            out.removed.push(graph_id);
+        } else {
+            out.upserted.push((graph_id, probe.name.as_deref().map(str::to_owned)));
+        }
+    })
+    .expect("page reads");
+    assert_eq!(page.upserted, [("a".to_owned(), Some("kept".to_owned()))]);
+    assert_eq!(page.removed, ["b", "c"]);
+    assert_eq!(page.skipped.get(SkipReason::Unparseable), 5);
+    assert_eq!(page.skipped.total(), 5);
+    assert_eq!(page.next_link.as_deref(), Some("https://g/delta?$skiptoken=2"));
+    assert_eq!(page.delta_link, None);
+}
