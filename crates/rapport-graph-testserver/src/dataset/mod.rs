@@ -472,7 +472,7 @@ impl<T: Item> Store<T> {
         self.explicit.iter().flatten().chain(self.overrides.values().flatten())
     }
 
-    /// Items held in memory: explicit ones and generated overrides.
+    /// Items held in memory: explicit ones and replaced generated ones (removals hold none).
     fn resident(&self) -> usize {
         self.explicit_index.len() + self.overrides.values().filter(|item| item.is_some()).count()
     }
